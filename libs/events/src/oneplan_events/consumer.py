@@ -1,0 +1,551 @@
+"""Durable, idempotent JetStream consumers.
+
+A :class:`DurableConsumer` is a JetStream durable pull consumer that several instances of a
+service share (scale out). For each batch it receives it
+
+1. reads every message into an envelope and a typed event; a message that is malformed, of an
+   unknown type or that fails validation is parked in ``dead_letters`` at once, with the
+   reason, and terminated so JetStream stops redelivering it;
+2. skips events whose ``(consumer, event_id)`` is already in the ``inbox``;
+3. applies the rest in ONE transaction: the handlers' writes and the inbox rows commit
+   together; only after the commit are the messages acknowledged.
+
+When the batch transaction fails, the events are applied one per transaction to isolate the
+failing one; a failing event is nak'ed with a backoff delay, and parked when its delivery
+count reaches ``max_deliver``. A redelivered or re-published event is skipped by the inbox, so
+every event is applied exactly once whatever JetStream delivers.
+
+The pull loop keeps one pull request outstanding with an idle heartbeat and processes
+messages as they arrive (low latency), re-issuing the request when it completes, expires, or
+goes silent. Silence (no heartbeat) is what a server restart looks like to a pull request:
+the client re-subscribes on reconnect but the server forgot the request (nats.py issue 504),
+so the loop re-checks the consumer and pulls again instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
+
+from oneplan_events.catalogue import CATALOGUE, Event, UnknownEventType, UnsupportedSchemaVersion
+from oneplan_events.deadletters import park
+from oneplan_events.envelope import Envelope, MalformedEvent
+from oneplan_events.schema import inbox
+from oneplan_events.tracing import process_span
+
+__all__ = ["ConsumerConfigConflict", "ConsumerStats", "DurableConsumer", "Handler"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event, Envelope, AsyncSession], Awaitable[None]]
+"""Applies one event inside the consumer's transaction; must not commit."""
+
+_STATUS: Final = "Status"
+_HEARTBEAT: Final = "100"
+_STOPPING: Final = "stopping"
+# 404 no messages, 408 request expired: the pull request ended normally.
+_REQUEST_ENDED: Final = frozenset({"404", "408", _STOPPING})
+_UNDECODABLE: Final = (MalformedEvent, UnknownEventType, UnsupportedSchemaVersion, ValidationError)
+_STOP: Final = object()
+
+
+class ConsumerConfigConflict(RuntimeError):
+    """The durable exists with a configuration JetStream refuses to update in place."""
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    """Counters since the consumer was built (for health pages, tests and benchmarks)."""
+
+    applied: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    parked: int = 0
+    retried: int = 0
+    batches: int = 0
+    pulls_lost: int = 0
+
+
+@dataclass(slots=True)
+class _Delivery:
+    msg: Msg
+    envelope: Envelope
+    event: Event
+    handler: Handler
+
+    @property
+    def num_delivered(self) -> int:
+        return int(self.msg.metadata.num_delivered)
+
+
+@dataclass(slots=True)
+class _Batch:
+    apply: list[_Delivery] = field(default_factory=list)
+    ack_only: list[Msg] = field(default_factory=list)
+    park: list[tuple[Msg, str | None, str]] = field(default_factory=list)
+
+
+class DurableConsumer:
+    """A durable pull consumer applying events exactly once into the service's database.
+
+    ``handlers`` maps event types to handlers; a key may use NATS wildcards
+    (``oneplan.*.contribution.submitted``). Known types without a handler are acknowledged
+    and ignored. ``max_deliver`` is enforced here, not by JetStream (whose limit would drop
+    the message silently): at that delivery count the message is parked and terminated.
+    """
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        name: str,
+        stream: str,
+        subjects: Sequence[str],
+        handlers: Mapping[str, Handler],
+        batch: int = 100,
+        max_deliver: int = 5,
+        ack_wait: float = 30,
+        backoff: Sequence[float] = (1, 5, 30),
+    ) -> None:
+        if batch < 1 or max_deliver < 1 or ack_wait <= 0 or not backoff or not subjects:
+            raise ValueError("batch, max_deliver, ack_wait, backoff and subjects must be set")
+        self._js = js
+        self._sessionmaker = sessionmaker
+        self.name = name
+        self.stream = stream
+        self.subjects = tuple(subjects)
+        self._handlers = dict(handlers)
+        self._resolved: dict[str, Handler | None] = {}
+        self.batch = batch
+        self.max_deliver = max_deliver
+        self.ack_wait = float(ack_wait)
+        self.backoff = tuple(backoff)
+        # A pull request lives well under AckWait, so nothing it delivers waits for a later
+        # fetch long enough to be redelivered; the heartbeat reveals a request the server lost.
+        self._expires = min(self.ack_wait / 3, 10.0)
+        self._heartbeat = min(self._expires / 4, 1.0)
+        self.stats = ConsumerStats()
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._stop_requested = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopped.set()
+
+    @property
+    def running(self) -> bool:
+        """True between the start of :meth:`run` and its end."""
+        return not self._stopped.is_set()
+
+    def consumer_config(self) -> ConsumerConfig:
+        """The JetStream configuration this consumer owns."""
+        single = len(self.subjects) == 1
+        return ConsumerConfig(
+            name=self.name,
+            durable_name=self.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            max_deliver=-1,
+            filter_subject=self.subjects[0] if single else None,
+            filter_subjects=None if single else list(self.subjects),
+            max_ack_pending=max(1000, self.batch * 10),
+        )
+
+    async def ensure_consumer(self) -> None:
+        """Create the durable, or update it when its configuration drifted.
+
+        ``pull_subscribe`` would bind to an existing durable and silently keep its old
+        configuration (an old AckWait, an old filter); this compares and updates instead.
+        """
+        wanted = self.consumer_config()
+        try:
+            info = await self._js.consumer_info(self.stream, self.name)
+        except NotFoundError:
+            await self._js.add_consumer(self.stream, wanted)
+            return
+        drift = _config_drift(info.config, wanted)
+        if not drift:
+            return
+        logger.info("consumer %s: updating drifted configuration: %s", self.name, drift)
+        try:
+            await self._js.add_consumer(self.stream, wanted)
+        except Exception as error:
+            raise ConsumerConfigConflict(
+                f"consumer {self.name} on {self.stream} differs ({', '.join(drift)}) and "
+                f"JetStream refused the update: {error}"
+            ) from error
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; survives NATS outages and server restarts."""
+        if self.running:
+            raise RuntimeError(f"consumer {self.name} is already running")
+        self._stopped.clear()
+        self._stop_requested.clear()
+        connection = _connection(self._js)
+        inbox_subject = connection.new_inbox()
+        subscription = await connection.subscribe(inbox_subject, cb=self._queue.put)
+        try:
+            await self._ensure_consumer_until_ready()
+            while not self._stop_requested.is_set():
+                try:
+                    await self._pull(connection, inbox_subject)
+                except Exception:
+                    # A NATS error while acknowledging (connection closed mid-batch...):
+                    # what was not acknowledged is redelivered, and the inbox skips it.
+                    logger.exception("consumer %s: pull loop error; resuming", self.name)
+                    await self._sleep(1.0)
+        finally:
+            await self._release_unprocessed()
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+            self._stopped.set()
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Finish the batch in hand, hand back what was not started, and return."""
+        if not self.running:
+            return
+        self._stop_requested.set()
+        self._queue.put_nowait(_STOP)
+        await asyncio.wait_for(self._stopped.wait(), grace)
+
+    async def _ensure_consumer_until_ready(self) -> None:
+        delay = 0.1
+        while not self._stop_requested.is_set():
+            try:
+                await self.ensure_consumer()
+                return
+            except ConsumerConfigConflict:
+                raise
+            except Exception as error:
+                logger.warning("consumer %s: cannot reach JetStream yet: %r", self.name, error)
+                await self._sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), seconds)
+
+    async def _pull(self, connection: Any, inbox_subject: str) -> None:
+        """One pull request: process what it delivers until it completes or goes silent."""
+        request = {
+            "batch": self.batch,
+            "expires": int(self._expires * 1e9),
+            "idle_heartbeat": int(self._heartbeat * 1e9),
+        }
+        subject = f"{_api_prefix(self._js)}.CONSUMER.MSG.NEXT.{self.stream}.{self.name}"
+        try:
+            await connection.publish(subject, json.dumps(request).encode(), reply=inbox_subject)
+        except Exception as error:
+            logger.warning("consumer %s: pull request failed: %r", self.name, error)
+            await self._recover()
+            return
+        received = 0
+        while received < self.batch and not self._stop_requested.is_set():
+            first = await self._next(wait=2 * self._heartbeat + 0.5)
+            if first is None:
+                self.stats.pulls_lost += 1
+                await self._recover()
+                return
+            messages, ended = self._drain(first)
+            if messages:
+                received += len(messages)
+                await self._process(messages)
+            if ended is not None:
+                if ended not in _REQUEST_ENDED:
+                    # A refused request (bad request, consumer deleted...): don't spin.
+                    logger.warning("consumer %s: pull refused with status %s", self.name, ended)
+                    await self._sleep(0.5)
+                return
+
+    async def _next(self, wait: float) -> Msg | object | None:
+        try:
+            return await asyncio.wait_for(self._queue.get(), wait)
+        except TimeoutError:
+            return None
+
+    def _drain(self, first: object) -> tuple[list[Msg], str | None]:
+        """``first`` and whatever else already arrived, and the status that ended the pull
+        request (None while it goes on)."""
+        messages: list[Msg] = []
+        item: object = first
+        while True:
+            if item is _STOP:
+                return messages, _STOPPING
+            assert isinstance(item, Msg)
+            status = (item.headers or {}).get(_STATUS)
+            if status is None:
+                messages.append(item)
+            elif status != _HEARTBEAT:
+                return messages, status
+            if len(messages) >= self.batch or self._queue.empty():
+                return messages, None
+            item = self._queue.get_nowait()
+
+    async def _recover(self) -> None:
+        """The pull request went silent: wait for the connection, re-check the durable."""
+        connection = _connection(self._js)
+        waited = 0.0
+        while not connection.is_connected and not self._stop_requested.is_set() and waited < 30:
+            await self._sleep(0.1)
+            waited += 0.1
+        await self._ensure_consumer_until_ready()
+
+    async def _release_unprocessed(self) -> None:
+        """Nak what arrived but was never started, so another instance takes it at once."""
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if isinstance(item, Msg) and not (item.headers or {}).get(_STATUS):
+                with contextlib.suppress(Exception):
+                    await item.nak()
+
+    async def _process(self, messages: list[Msg]) -> None:
+        self.stats.batches += 1
+        keepalive = asyncio.create_task(self._keep_in_progress(messages))
+        try:
+            batch = self._classify(messages)
+            await self._park_all(batch.park)
+            for msg in batch.ack_only:
+                await msg.ack()
+            self.stats.ignored += len(batch.ack_only)
+            await self._apply(batch.apply)
+        finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
+
+    async def _keep_in_progress(self, messages: list[Msg]) -> None:
+        # A batch slower than AckWait (a long handler, a slow database) must not be
+        # redelivered to another instance while this one is still applying it.
+        while True:
+            await asyncio.sleep(self.ack_wait / 3)
+            for msg in messages:
+                # Harmless for a message already acknowledged: the server ignores it.
+                await msg.in_progress()
+
+    def _classify(self, messages: list[Msg]) -> _Batch:
+        batch = _Batch()
+        for msg in messages:
+            try:
+                envelope = Envelope.from_nats(msg.subject, msg.headers, msg.data)
+                CATALOGUE.info(envelope.type)
+            except _UNDECODABLE as error:
+                batch.park.append((msg, _header_id(msg), _reason(error)))
+                continue
+            handler = self._handler_for(envelope.type)
+            if handler is None:
+                batch.ack_only.append(msg)
+                continue
+            try:
+                event = CATALOGUE.decode_envelope(envelope)
+            except _UNDECODABLE as error:
+                batch.park.append((msg, envelope.id, _reason(error)))
+                continue
+            batch.apply.append(_Delivery(msg, envelope, event, handler))
+        return batch
+
+    def _handler_for(self, event_type: str) -> Handler | None:
+        if event_type not in self._resolved:
+            handler = self._handlers.get(event_type)
+            if handler is None:
+                handler = next(
+                    (h for pattern, h in self._handlers.items() if _matches(pattern, event_type)),
+                    None,
+                )
+            self._resolved[event_type] = handler
+        return self._resolved[event_type]
+
+    async def _park_all(self, parked: list[tuple[Msg, str | None, str]]) -> None:
+        if not parked:
+            return
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                for msg, event_id, reason in parked:
+                    await park(session, self.name, msg, event_id, reason)
+        except Exception:
+            logger.exception("consumer %s: cannot park %d message(s)", self.name, len(parked))
+            for msg, _, _ in parked:
+                await msg.nak(delay=self._delay(msg))
+            return
+        for msg, event_id, reason in parked:
+            logger.warning("consumer %s: parked %s: %s", self.name, event_id, reason)
+            await msg.term()
+        self.stats.parked += len(parked)
+
+    async def _apply(self, deliveries: list[_Delivery]) -> None:
+        if not deliveries:
+            return
+        if len(deliveries) == 1:
+            await self._apply_alone(deliveries[0])
+            return
+        try:
+            applied, duplicates = await self._apply_in_one_transaction(deliveries)
+        except Exception:
+            logger.info("consumer %s: batch failed, applying one at a time", self.name)
+            for delivery in deliveries:
+                await self._apply_alone(delivery)
+            return
+        for delivery in deliveries:
+            await delivery.msg.ack()
+        self.stats.applied += applied
+        self.stats.duplicates += duplicates
+
+    async def _apply_in_one_transaction(self, deliveries: list[_Delivery]) -> tuple[int, int]:
+        async with self._sessionmaker() as session, session.begin():
+            claimed = await self._claim(session, [d.envelope.id for d in deliveries])
+            applied = 0
+            for delivery in deliveries:
+                if delivery.envelope.id in claimed:
+                    claimed.discard(delivery.envelope.id)  # the same id twice in one batch
+                    await self._handle(delivery, session)
+                    applied += 1
+        return applied, len(deliveries) - applied
+
+    async def _claim(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
+        """Insert the inbox rows first; the ids returned are the ones not processed before.
+
+        ``ON CONFLICT DO NOTHING``: an id already in the inbox is skipped, and an id another
+        instance is applying right now waits for that transaction, then is skipped if it
+        committed (or claimed here if it rolled back), so no event is applied twice.
+        """
+        now = datetime.now(UTC)
+        rows = [
+            {"consumer": self.name, "event_id": event_id, "processed_at": now}
+            for event_id in dict.fromkeys(event_ids)
+        ]
+        statement = _claim_statement(session.get_bind().dialect.name)
+        return set((await session.execute(statement, rows)).scalars())
+
+    async def _apply_alone(self, delivery: _Delivery) -> None:
+        try:
+            applied, _ = await self._apply_in_one_transaction([delivery])
+        except Exception as error:
+            await self._failed(delivery, error)
+            return
+        await delivery.msg.ack()
+        if applied:
+            self.stats.applied += 1
+        else:
+            self.stats.duplicates += 1
+
+    async def _failed(self, delivery: _Delivery, error: Exception) -> None:
+        if await self._applied_elsewhere(delivery.envelope.id):
+            # Another instance committed it first (a redelivery after AckWait): not a failure.
+            await delivery.msg.ack()
+            self.stats.duplicates += 1
+            return
+        if delivery.num_delivered >= self.max_deliver:
+            await self._park_all([(delivery.msg, delivery.envelope.id, _reason(error))])
+            return
+        logger.warning(
+            "consumer %s: %s failed (delivery %d of %d): %r",
+            self.name,
+            delivery.envelope.id,
+            delivery.num_delivered,
+            self.max_deliver,
+            error,
+        )
+        self.stats.retried += 1
+        await delivery.msg.nak(delay=self._delay(delivery.msg))
+
+    async def _applied_elsewhere(self, event_id: str) -> bool:
+        try:
+            async with self._sessionmaker() as session:
+                return bool(await self._processed(session, [event_id]))
+        except Exception:
+            return False
+
+    async def _processed(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
+        """The ids among ``event_ids`` already in this consumer's inbox."""
+        result = await session.execute(
+            select(inbox.c.event_id).where(
+                inbox.c.consumer == self.name, inbox.c.event_id.in_(event_ids)
+            )
+        )
+        return set(result.scalars())
+
+    async def _handle(self, delivery: _Delivery, session: AsyncSession) -> None:
+        with process_span(delivery.envelope, delivery.msg.headers):
+            await delivery.handler(delivery.event, delivery.envelope, session)
+
+    def _delay(self, msg: Msg) -> float:
+        attempt = int(msg.metadata.num_delivered)
+        return float(self.backoff[min(attempt, len(self.backoff)) - 1])
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> ReturningInsert[str]:
+    # Built once per dialect: statements are immutable, and this one runs for every batch.
+    if dialect == "postgresql":
+        claim: Any = postgresql.insert(inbox)
+    elif dialect == "sqlite":
+        claim = sqlite.insert(inbox)
+    else:
+        raise ValueError(f"consumers run on PostgreSQL or SQLite, not {dialect}")
+    returning: ReturningInsert[str] = claim.on_conflict_do_nothing(
+        index_elements=[inbox.c.consumer, inbox.c.event_id]
+    ).returning(inbox.c.event_id)
+    return returning
+
+
+def _reason(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _header_id(msg: Msg) -> str | None:
+    headers = {key.lower(): value for key, value in (msg.headers or {}).items()}
+    value = headers.get("ce-id")
+    return value[:36] if value else None
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, a final ``>`` one or more."""
+    wanted, parts = pattern.split("."), subject.split(".")
+    for index, part in enumerate(wanted):
+        if part == ">":
+            return len(parts) > index
+        if index >= len(parts) or part not in ("*", parts[index]):
+            return False
+    return len(parts) == len(wanted)
+
+
+def _config_drift(current: ConsumerConfig, wanted: ConsumerConfig) -> list[str]:
+    fields = ("ack_policy", "ack_wait", "max_deliver", "filter_subject", "max_ack_pending")
+    drift = [
+        f"{name} {getattr(current, name)!r} -> {getattr(wanted, name)!r}"
+        for name in fields
+        if getattr(current, name) != getattr(wanted, name)
+    ]
+    if wanted.filter_subjects and sorted(current.filter_subjects or []) != sorted(
+        wanted.filter_subjects
+    ):
+        drift.append(f"filter_subjects {current.filter_subjects} -> {wanted.filter_subjects}")
+    return drift
+
+
+def _connection(js: JetStreamContext) -> Any:
+    # JetStreamContext exposes no public accessor for its connection; the pull loop needs it
+    # to subscribe its own inbox and send pull requests with heartbeats.
+    return js._nc
+
+
+def _api_prefix(js: JetStreamContext) -> str:
+    prefix: str = js._prefix
+    return prefix

@@ -1,0 +1,304 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, in order per stream.
+
+Guarantees (the reasoning is in ``docs/event-store.md``):
+
+* **Nothing uncommitted is published**: the relay only reads committed outbox rows.
+* **Nothing committed is lost**: a row is marked published only after JetStream acknowledged
+  it; a crash between the ack and the mark republishes it, and JetStream drops the repeat
+  within its duplicate window because ``Nats-Msg-Id`` is the event id.
+* **In order per stream**: publishes are pipelined across streams, but a stream's next event
+  is sent only after its previous one was acknowledged (stored), and when a publish fails the
+  rest of that stream waits for the retry. So a stream's events are stored in version order
+  even when a connection drops with messages in flight.
+* **One publisher per database**: a lease row (``relay_lease``) names the relay allowed to
+  publish; others stand by and take over when it expires or is released.
+* **Outages**: a NATS or database error makes the relay back off (bounded exponential) and
+  resume where the outbox says it stopped; rows are never skipped or dropped. A row JetStream
+  keeps refusing (no stream for its subject, say) blocks the relay, visibly, in ``stats``.
+
+Run one in-process (the service lifespan) or as ``python -m oneplan_events.relay``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import nats
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from oneplan_events._outbox import OutboxRow, fetch_unpublished, mark_published
+from oneplan_events._publisher import PublishSession
+from oneplan_events._relay_lease import Lease
+from oneplan_events.schema import NOTIFY_CHANNEL
+
+__all__ = ["OutboxRelay", "RelayStats", "main"]
+
+log = logging.getLogger(__name__)
+
+# With LISTEN/NOTIFY the relay is woken by commits; this poll is only a safety net.
+_LISTENING_POLL: Final = 1.0
+# How long one drain reads ahead before starting again from the first unpublished row.
+_DRAIN_SECONDS: Final = 1.0
+
+
+@dataclass
+class RelayStats:
+    """Counters for readiness checks and metrics."""
+
+    published_total: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    oldest_unpublished_at: datetime | None = None
+    holds_lease: bool = False
+    consecutive_failures: int = 0
+
+    def lag(self, now: datetime | None = None) -> timedelta:
+        """Age of the oldest row known to be waiting (zero when the outbox is drained)."""
+        if self.oldest_unpublished_at is None:
+            return timedelta(0)
+        return max(timedelta(0), (now or datetime.now(UTC)) - self.oldest_unpublished_at)
+
+
+class OutboxRelay:
+    """Publish the outbox of ``engine``'s database to JetStream until stopped.
+
+    ``batch`` rows are read at a time; up to ``in_flight`` publishes await their acks at once
+    (each for at most ``ack_timeout`` seconds). Idle, the relay waits for a NOTIFY (PostgreSQL)
+    or polls every ``poll_interval`` seconds (SQLite), and :meth:`wake` cuts either short.
+    Only the holder of the lease ``name`` publishes; ``lease_ttl`` is how long a crashed
+    holder keeps the others waiting. ``js`` should come from a connection that reconnects
+    forever (``max_reconnect_attempts=-1``): the relay backs off while NATS is away.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        *,
+        name: str = "default",
+        batch: int = 500,
+        in_flight: int = 256,
+        poll_interval: float = 0.05,
+        lease_ttl: float = 10.0,
+        ack_timeout: float = 5.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        if batch < 1 or in_flight < 1:
+            raise ValueError("batch and in_flight must be >= 1")
+        self.engine = engine
+        self.js = js
+        self.name = name
+        self.batch = batch
+        self.in_flight = in_flight
+        self.poll_interval = poll_interval
+        self.ack_timeout = ack_timeout
+        self.max_backoff = max_backoff
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = RelayStats()
+        self._lease = Lease(engine, name, self.holder, lease_ttl)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._listener: AsyncConnection | None = None
+
+    def wake(self) -> None:
+        """Look at the outbox now (call after a commit that wrote outbox rows)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish the current batch, release the lease and return."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until :meth:`stop` is called; errors are backed off, never raised."""
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._step()
+                except Exception as error:
+                    # Any failure (NATS away, database away, a refused row) is retried:
+                    # the outbox still holds everything not yet acknowledged.
+                    self._record_error(error)
+                    await self._pause(self._backoff())
+                else:
+                    self.stats.consecutive_failures = 0
+        finally:
+            await self._shutdown()
+
+    async def _step(self) -> None:
+        self.stats.holds_lease = await self._lease.hold()
+        if not self.stats.holds_lease:
+            await self._pause(min(self._lease.ttl.total_seconds() / 4, 1.0))
+            return
+        await self._ensure_listener()
+        # Cleared before reading, so a commit landing during the drain still wakes us after.
+        self._wake.clear()
+        if await self._drain():
+            await self._pause(_LISTENING_POLL if self._listener else self.poll_interval)
+
+    async def _drain(self) -> bool:
+        """Publish batch after batch; True when the outbox was found empty.
+
+        Publishing is one pipeline across batches (a stream's next event still waits for its
+        previous one's ack); while a batch is fed in, the next one is read (ids above the last
+        one read) and what was acknowledged so far is marked, so the database round trips
+        overlap the publishing. A drain ends after about ``_DRAIN_SECONDS`` even under
+        sustained load: a row whose id is below the read cursor but which committed late is
+        then picked up by the next drain, which starts again from the first unpublished row.
+        Any failure raises after marking what was acknowledged.
+        """
+        session = PublishSession(self.js, in_flight=self.in_flight, ack_timeout=self.ack_timeout)
+        restart_at = asyncio.get_running_loop().time() + _DRAIN_SECONDS
+        marking: asyncio.Task[None] | None = None
+        prefetch: asyncio.Task[list[OutboxRow]] | None = None
+        try:
+            rows = await self._fetch(after_id=0)
+            self.stats.oldest_unpublished_at = rows[0].created_at if rows else None
+            while rows and session.error is None:
+                prefetch = asyncio.create_task(self._fetch(after_id=rows[-1].message.key))
+                await session.feed([row.message for row in rows])
+                marking = await self._mark_in_background(marking, session.take_acked())
+                rows = await prefetch
+                if rows and not await self._keep_draining(restart_at):
+                    break
+            await session.flush()
+        finally:
+            if prefetch is not None and not prefetch.done():
+                await _cancelled(prefetch)
+            if marking is not None:
+                await marking
+            await self._mark_published(session.take_acked())
+        if session.error is not None:
+            raise session.error
+        if not rows:
+            self.stats.oldest_unpublished_at = None
+        return not rows
+
+    async def _keep_draining(self, restart_at: float) -> bool:
+        if self._stopping.is_set() or asyncio.get_running_loop().time() > restart_at:
+            return False
+        return await self._lease.hold()
+
+    async def _mark_in_background(
+        self, previous: asyncio.Task[None] | None, ids: list[int]
+    ) -> asyncio.Task[None]:
+        if previous is not None:
+            await previous
+        return asyncio.create_task(self._mark_published(ids))
+
+    async def _fetch(self, after_id: int) -> list[OutboxRow]:
+        async with self.engine.connect() as conn:
+            return await fetch_unpublished(conn, after_id, self.batch)
+
+    async def _mark_published(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        async with self.engine.begin() as conn:
+            await mark_published(conn, sorted(ids))
+        self.stats.published_total += len(ids)
+
+    async def _ensure_listener(self) -> None:
+        if self.engine.dialect.name != "postgresql":
+            return
+        if self._listener is not None and not self._listener.closed:
+            driver = (await self._listener.get_raw_connection()).driver_connection
+            if driver is not None and not driver.is_closed():
+                return
+        await self._close_listener()
+        conn = await self.engine.connect()
+        try:
+            driver = (await conn.get_raw_connection()).driver_connection
+            if driver is None:
+                raise RuntimeError("no asyncpg connection to LISTEN on")
+            await driver.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        except BaseException:
+            await conn.close()
+            raise
+        self._listener = conn
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        with contextlib.suppress(Exception):
+            driver = (await listener.get_raw_connection()).driver_connection
+            if driver is not None and not driver.is_closed():
+                await driver.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+        with contextlib.suppress(Exception):
+            await listener.close()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    def _backoff(self) -> float:
+        self.stats.consecutive_failures += 1
+        delay: float = 0.05 * 2.0 ** min(self.stats.consecutive_failures, 16)
+        return min(self.max_backoff, delay)
+
+    def _record_error(self, error: BaseException) -> None:
+        self.stats.last_error = f"{type(error).__name__}: {error}"
+        self.stats.last_error_at = datetime.now(UTC)
+        log.warning("outbox relay %s: %s (backing off)", self.name, self.stats.last_error)
+
+    async def _shutdown(self) -> None:
+        await self._close_listener()
+        with contextlib.suppress(Exception):
+            await self._lease.release()
+        self.stats.holds_lease = False
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
+async def _serve(database_url: str, nats_url: str, name: str, options: Mapping[str, Any]) -> None:
+    engine = create_async_engine(database_url)
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    relay = OutboxRelay(engine, nc.jetstream(), name=name, **options)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, relay.stop)
+    try:
+        await relay.run()
+    finally:
+        await nc.drain()
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m oneplan_events.relay --database-url URL --nats-url URL``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m oneplan_events.relay",
+        description="Publish a service's outbox to JetStream.",
+    )
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--nats-url", required=True)
+    parser.add_argument("--name", default="default")
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--lease-ttl", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = {"batch": args.batch, "lease_ttl": args.lease_ttl}
+    asyncio.run(_serve(args.database_url, args.nats_url, args.name, options))
+
+
+if __name__ == "__main__":
+    main()

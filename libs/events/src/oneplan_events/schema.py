@@ -1,0 +1,210 @@
+"""The backbone tables every OnePlan service database holds.
+
+``BACKBONE_METADATA`` describes the event store, the transactional outbox, the consumers'
+inbox, the dead letters and the relay lease. A service's first Alembic migration calls
+:func:`create_backbone_tables`; the same tables run on PostgreSQL and on SQLite.
+
+On PostgreSQL an ``AFTER INSERT`` statement trigger on ``outbox`` sends
+``NOTIFY oneplan_outbox`` so the relay wakes as soon as a command commits; NOTIFY is delivered
+at commit, so the relay is never woken for work that can roll back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.types import JSON, TypeDecorator
+
+if TYPE_CHECKING:
+    from alembic.operations import Operations
+
+__all__ = [
+    "BACKBONE_METADATA",
+    "NOTIFY_CHANNEL",
+    "UtcDateTime",
+    "create_backbone_tables",
+    "dead_letters",
+    "drop_backbone_tables",
+    "event_store",
+    "inbox",
+    "outbox",
+    "relay_lease",
+]
+
+NOTIFY_CHANNEL = "oneplan_outbox"
+"""The PostgreSQL LISTEN/NOTIFY channel the outbox trigger signals after each insert."""
+
+BACKBONE_METADATA = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL; on SQLite only "INTEGER PRIMARY KEY" is the auto-assigned rowid.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+_Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every dialect.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite stores text without one, so values are
+    normalised to UTC on the way in and marked UTC on the way out: no naive datetime escapes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC timestamp column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
+_Timestamp = UtcDateTime()
+
+event_store = Table(
+    "event_store",
+    BACKBONE_METADATA,
+    Column("position", _BigId, primary_key=True, autoincrement=True),
+    # PostgreSQL: pg_current_xact_id() of the appending transaction (gap-safe read_all);
+    # SQLite: 0, because its single writer makes position order the commit order.
+    Column("tx_id", BigInteger, nullable=False),
+    Column("stream_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("type", Text, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("data", _Json, nullable=False),
+    Column("metadata", _Json, nullable=False),
+    Column("recorded_at", _Timestamp, nullable=False),
+    UniqueConstraint("stream_id", "version"),
+    Index(None, "tx_id", "position"),
+    # AUTOINCREMENT: a position is never reused, even after the last row is deleted.
+    sqlite_autoincrement=True,
+)
+
+outbox = Table(
+    "outbox",
+    BACKBONE_METADATA,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("position", BigInteger, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("stream_id", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("headers", _Json, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", _Timestamp, nullable=False),
+    Column("published_at", _Timestamp, nullable=True),
+    sqlite_autoincrement=True,
+)
+# The relay only ever scans unpublished rows: a partial index stays as small as the backlog.
+Index(
+    "ix_outbox_unpublished",
+    outbox.c.id,
+    postgresql_where=outbox.c.published_at.is_(None),
+    sqlite_where=outbox.c.published_at.is_(None),
+)
+
+inbox = Table(
+    "inbox",
+    BACKBONE_METADATA,
+    Column("consumer", Text, primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("processed_at", _Timestamp, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    BACKBONE_METADATA,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("consumer", Text, nullable=False),
+    Column("event_id", String(36), nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("headers", _Json, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("deliveries", Integer, nullable=False),
+    Column("parked_at", _Timestamp, nullable=False),
+    Column("replayed_at", _Timestamp, nullable=True),
+    Index(None, "consumer", "parked_at"),
+)
+
+relay_lease = Table(
+    "relay_lease",
+    BACKBONE_METADATA,
+    Column("name", Text, primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", _Timestamp, nullable=False),
+)
+
+_NOTIFY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION oneplan_outbox_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
+    RETURN NULL;
+END
+$$
+"""
+_NOTIFY_TRIGGER = (
+    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+    "FOR EACH STATEMENT EXECUTE FUNCTION oneplan_outbox_notify()"
+)
+
+
+@event.listens_for(outbox, "after_create")
+def _create_notify_trigger(target: Table, connection: Connection, **kw: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_NOTIFY_FUNCTION)
+        connection.exec_driver_sql(_NOTIFY_TRIGGER)
+
+
+@event.listens_for(outbox, "after_drop")
+def _drop_notify_function(target: Table, connection: Connection, **kw: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("DROP FUNCTION IF EXISTS oneplan_outbox_notify()")
+
+
+def create_backbone_tables(op: Operations) -> None:
+    """Create every backbone table (and the PostgreSQL outbox trigger) in a migration.
+
+    ``op`` is ``alembic.op`` (an ``alembic.operations.Operations``); the tables are created
+    on its bound connection, inside the migration's transaction.
+    """
+    bind: Connection = op.get_bind()
+    BACKBONE_METADATA.create_all(bind)
+
+
+def drop_backbone_tables(op: Operations) -> None:
+    """Drop every backbone table (the downgrade of :func:`create_backbone_tables`)."""
+    bind: Connection = op.get_bind()
+    BACKBONE_METADATA.drop_all(bind)

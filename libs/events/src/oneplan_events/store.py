@@ -1,0 +1,190 @@
+"""The event store: append-only streams with optimistic concurrency, on PostgreSQL and SQLite.
+
+Every method takes the caller's :class:`~sqlalchemy.ext.asyncio.AsyncConnection` and works in
+the caller's transaction; nothing here commits. :meth:`EventStore.append` writes the event rows
+*and* their outbox rows, so a command's events are published if and only if it commits.
+
+Commit order and gap safety
+---------------------------
+Positions come from a sequence, and on PostgreSQL a sequence value can become visible after a
+higher one (transaction A takes position 10, B takes 11, B commits first). A catch-up reader
+that trusted positions would read 11, move its cursor past 10 and never see it. So the global
+order is not the position but :class:`Position` = ``(tx_id, position)``:
+
+* each event row stores ``tx_id = pg_current_xact_id()`` of the appending transaction;
+* :meth:`EventStore.read_all` returns only rows whose ``tx_id`` is below the reader's snapshot
+  ``xmin`` (``pg_snapshot_xmin(pg_current_snapshot())``): every transaction with a smaller id
+  has finished, so no row can ever appear below the reader's cursor later. Rows are returned
+  in ``(tx_id, position)`` order, which is the order the reader commits to.
+
+The price: one long-open transaction anywhere in the database holds ``xmin`` back, and readers
+stall (never skip) behind it until it ends.
+
+Per-stream order needs one more rule. A transaction that took its xid *before* the stream's
+previous event committed could append the next version with a *lower* ``tx_id``, and
+``read_all`` would then return version n+1 before version n. ``append`` therefore refuses,
+with :class:`ConcurrencyError`, to append when the stream's last event has a ``tx_id`` greater
+than the current transaction's; the command is retried in a new transaction, which gets a
+newer xid. The check and the inserts are one statement, so it costs no round trip.
+
+On SQLite the single writer lock serialises writing transactions, so position order is commit
+order; ``tx_id`` is 0 there and ``read_all`` orders by position alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import ClassVar, Final
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from oneplan_events._store_base import (
+    Backend,
+    ConcurrencyError,
+    StoredRow,
+    envelope_from_row,
+    metadata_of,
+)
+from oneplan_events.catalogue import CATALOGUE, Catalogue, Event
+from oneplan_events.envelope import Envelope
+
+__all__ = [
+    "ConcurrencyError",
+    "EventStore",
+    "Position",
+    "RecordedEvent",
+    "envelope_from_row",
+    "metadata_of",
+]
+
+SUPPORTED_DIALECTS: Final = ("postgresql", "sqlite")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Position:
+    """A cursor in the store's commit order: ``(tx_id, position)``; compare as a tuple."""
+
+    tx_id: int
+    position: int
+
+    START: ClassVar[Position]
+
+
+Position.START = Position(0, 0)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as stored: its envelope, stream, version and commit-order position.
+
+    ``event`` (the typed catalogue model, upcast to the current schema version) is decoded on
+    first access, so readers that only need the envelope (republish, raw projections) never pay
+    for validation.
+    """
+
+    envelope: Envelope
+    stream_id: str
+    version: int
+    position: Position
+    catalogue: Catalogue = field(default=CATALOGUE, repr=False, compare=False)
+
+    @cached_property
+    def event(self) -> Event:
+        """The typed event, upcast and validated by the catalogue."""
+        envelope = self.envelope
+        return self.catalogue.decode(envelope.type, envelope.schema_version, envelope.data)
+
+
+class EventStore:
+    """Append and read events through the caller's connection, on PostgreSQL or SQLite.
+
+    One instance serves any number of connections and both dialects; ``catalogue`` decodes
+    :attr:`RecordedEvent.event`.
+    """
+
+    def __init__(self, catalogue: Catalogue = CATALOGUE) -> None:
+        self.catalogue = catalogue
+
+    @classmethod
+    def for_dialect(cls, name: str, catalogue: Catalogue = CATALOGUE) -> EventStore:
+        """A store for dialect ``name``; raises ValueError for a dialect it does not support."""
+        if name not in SUPPORTED_DIALECTS:
+            raise ValueError(f"no event store for dialect {name!r} (supported: postgresql, sqlite)")
+        return cls(catalogue)
+
+    async def append(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        expected_version: int,
+        envelopes: Sequence[Envelope],
+    ) -> list[RecordedEvent]:
+        """Append ``envelopes`` to ``stream_id`` as versions ``expected_version + 1 ...``.
+
+        ``expected_version`` is the number of events already in the stream (0: a new stream).
+        Writes the event rows and one outbox row per event in the caller's transaction and
+        never commits. Raises :class:`ConcurrencyError` when the stream has moved on (or, on
+        PostgreSQL, when this transaction is older than the stream's last writer: retry the
+        command in a new transaction).
+        """
+        if expected_version < 0:
+            raise ValueError("expected_version must be >= 0")
+        if not envelopes:
+            return []
+        backend = _backend(conn)
+        positions = await backend.append(conn, stream_id, expected_version, envelopes)
+        return [
+            RecordedEvent(envelope, stream_id, expected_version + offset, position, self.catalogue)
+            for offset, (envelope, position) in enumerate(
+                zip(envelopes, positions, strict=True), start=1
+            )
+        ]
+
+    async def read_stream(
+        self, conn: AsyncConnection, stream_id: str, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        """The stream's events with a version above ``after_version``, in version order."""
+        rows = await _backend(conn).read_stream(conn, stream_id, after_version)
+        return [self._recorded(row) for row in rows]
+
+    async def stream_version(self, conn: AsyncConnection, stream_id: str) -> int:
+        """The number of events in the stream (0 when it does not exist)."""
+        return await _backend(conn).stream_version(conn, stream_id)
+
+    async def read_all(
+        self, conn: AsyncConnection, after: Position, limit: int
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events after ``after``, in commit order, gap-safe.
+
+        Never returns an event while an event that commits earlier can still appear; pass the
+        last returned :attr:`RecordedEvent.position` as ``after`` to continue.
+        """
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        rows = await _backend(conn).read_all(conn, after.tx_id, after.position, limit)
+        return [self._recorded(row) for row in rows]
+
+    def _recorded(self, row: StoredRow) -> RecordedEvent:
+        return RecordedEvent(
+            envelope_from_row(row.metadata, row.data),
+            row.stream_id,
+            row.version,
+            Position(row.tx_id, row.position),
+            self.catalogue,
+        )
+
+
+def _backend(conn: AsyncConnection) -> Backend:
+    # Imported here so each backend's driver-specific code loads only for its dialect.
+    name = conn.dialect.name
+    if name == "postgresql":
+        from oneplan_events import _store_pg
+
+        return _store_pg
+    if name == "sqlite":
+        from oneplan_events import _store_sqlite
+
+        return _store_sqlite
+    raise ValueError(f"no event store for dialect {name!r} (supported: postgresql, sqlite)")
