@@ -1,0 +1,251 @@
+"""OAuth2 bearer JWT authentication and role checks.
+
+Only RS256 is accepted. In development tokens are signed with a local RSA key kept under
+``./var/`` (shared by every service and by ``oneplan token``); anywhere else they are validated
+against the identity provider's JWKS (``ONEPLAN_JWKS_URL``).
+
+Claims: ``sub``, ``agency`` (``send``, ``school``, ``health``, ``social_care``, ``transport``,
+``family`` or an integrator's agency name), ``roles`` (list), ``children`` (child ids a family
+user may see), ``aud``, ``iss``, ``exp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
+from oneplan_kit.errors import Forbidden, ServiceUnavailable, Unauthorized
+
+__all__ = [
+    "ALGORITHM",
+    "DEV_KEY_ID",
+    "KNOWN_AGENCIES",
+    "CurrentPrincipal",
+    "Principal",
+    "TokenVerifier",
+    "issue_dev_token",
+    "load_or_create_dev_key",
+    "require_roles",
+]
+
+ALGORITHM = "RS256"
+DEV_KEY_ID = "oneplan-dev"
+KNOWN_AGENCIES = frozenset({"send", "school", "health", "social_care", "transport", "family"})
+_AGENCY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_LEEWAY = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller."""
+
+    sub: str
+    agency: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    children: frozenset[UUID] = field(default_factory=frozenset)
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the caller holds at least one of ``roles``."""
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_family(self) -> bool:
+        """True for a family member or young person (sees only their ``children``)."""
+        return self.agency == "family"
+
+
+def load_or_create_dev_key(path: Path) -> rsa.RSAPrivateKey:
+    """Load the development RSA key at ``path``, creating it (mode 0600) on first use.
+
+    Safe when several services start at once: the key is written to a temporary file and
+    hard-linked into place, so exactly one key wins and everyone loads that one.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dev-key-")
+        try:
+            os.write(fd, pem)
+            os.close(fd)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} does not hold an RSA private key")
+    return loaded
+
+
+def issue_dev_token(
+    settings: ServiceSettings,
+    agency: str,
+    roles: Iterable[str],
+    children: Iterable[UUID | str] = (),
+    sub: str | None = None,
+    ttl: timedelta = timedelta(hours=8),
+) -> str:
+    """Sign a development token (used by ``oneplan token`` and tests).
+
+    Refused unless the settings use the development key in ``ONEPLAN_ENV=development``.
+    """
+    if not (settings.is_development and settings.uses_dev_signing_key):
+        raise DevelopmentKeyOutsideDevelopment(
+            "development tokens are only issued with ONEPLAN_ENV=development and no JWKS URL"
+        )
+    if not _AGENCY.match(agency):
+        raise ValueError(f"agency must be a lower-case identifier, not {agency!r}")
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": sub or f"{agency}-user-{uuid4().hex[:8]}",
+        "agency": agency,
+        "roles": sorted(set(roles)),
+        "children": [str(UUID(str(child))) for child in children],
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": uuid4().hex,
+    }
+    key = load_or_create_dev_key(settings.signing_key_path)
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": DEV_KEY_ID})
+
+
+class TokenVerifier:
+    """Validates bearer tokens for one service's settings (dev key or JWKS)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._public_key: rsa.RSAPublicKey | None = None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
+            if settings.jwks_url
+            else None
+        )
+
+    async def verify(self, token: str) -> Principal:
+        """The principal a token names; :class:`Unauthorized` for any token we do not accept."""
+        key = await self._key_for(token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                leeway=_LEEWAY,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The token has expired.") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"The token is not valid: {exc}") from exc
+        return _principal_from(claims)
+
+    async def _key_for(self, token: str) -> Any:
+        # Why check the header first: refuse alg "none" / HS256 before any key lookup, so a
+        # public key can never be misused as an HMAC secret.
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"The token is malformed: {exc}") from exc
+        if header.get("alg") != ALGORITHM:
+            raise Unauthorized(f"Only {ALGORITHM} tokens are accepted.")
+        if self._jwks is None:
+            return self._dev_public_key()
+        try:
+            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise ServiceUnavailable("The identity provider's JWKS is unreachable.") from exc
+        except jwt.PyJWKClientError as exc:
+            raise Unauthorized(f"The token's signing key is unknown: {exc}") from exc
+        return signing_key.key
+
+    def _dev_public_key(self) -> rsa.RSAPublicKey:
+        if self._public_key is None:
+            private = load_or_create_dev_key(self._settings.signing_key_path)
+            self._public_key = private.public_key()
+        return self._public_key
+
+
+def _principal_from(claims: dict[str, Any]) -> Principal:
+    agency = claims.get("agency")
+    if not isinstance(agency, str) or not _AGENCY.match(agency):
+        raise Unauthorized("The token has no valid 'agency' claim.")
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Unauthorized("The token's 'roles' claim must be a list of strings.")
+    raw_children = claims.get("children", [])
+    if not isinstance(raw_children, list):
+        raise Unauthorized("The token's 'children' claim must be a list of child ids.")
+    try:
+        children = frozenset(UUID(str(c)) for c in raw_children)
+    except ValueError as exc:
+        raise Unauthorized("The token's 'children' claim holds an invalid child id.") from exc
+    return Principal(
+        sub=str(claims["sub"]), agency=agency, roles=frozenset(roles), children=children
+    )
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="RS256 JWT with sub, agency, roles, children, aud, iss, exp.",
+)
+
+
+async def _current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required.", error=None)
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
+"""The authenticated caller; 401 problem when the bearer token is missing or refused."""
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting callers holding at least one of ``roles`` (403 problem otherwise).
+
+    Use as ``dependencies=[Depends(require_roles("caseworker"))]`` or
+    ``principal: Annotated[Principal, Depends(require_roles("caseworker", "manager"))]``.
+    """
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
+
+    async def _check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden(
+                f"This needs one of the roles: {', '.join(roles)}.", required_roles=list(roles)
+            )
+        return principal
+
+    return _check

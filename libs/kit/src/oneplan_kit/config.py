@@ -1,0 +1,169 @@
+"""Service settings: a per-service prefix plus the shared ``ONEPLAN_*`` variables.
+
+Each service subclasses :class:`ServiceSettings` and sets its own ``env_prefix``::
+
+    class ChildrenSettings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="CHILDREN_")
+
+``CHILDREN_DATABASE_URL`` then names that service's database, while every service reads the same
+``ONEPLAN_NATS_URL``, ``ONEPLAN_ENV`` and so on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DevelopmentKeyOutsideDevelopment", "ServiceSettings"]
+
+
+def _shared(name: str, field: str) -> Any:
+    """Read a field from the shared ``ONEPLAN_<NAME>`` variable (or by its field name in code)."""
+    return AliasChoices(f"ONEPLAN_{name}", field)
+
+
+class DevelopmentKeyOutsideDevelopment(ValueError):
+    """Raised when a non-development environment would sign or accept tokens with the dev key."""
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every OnePlan service shares; subclass per service with its own ``env_prefix``.
+
+    Shared variables (no per-service prefix): ``ONEPLAN_ENV``, ``ONEPLAN_NATS_URL``,
+    ``ONEPLAN_OTLP_ENDPOINT``, ``ONEPLAN_STREAM_REPLICAS``, ``ONEPLAN_DUPLICATE_WINDOW``,
+    ``ONEPLAN_JWT_ISSUER``, ``ONEPLAN_JWT_AUDIENCE``, ``ONEPLAN_JWKS_URL``,
+    ``ONEPLAN_DEV_SIGNING_KEY``, ``ONEPLAN_VAR_DIR``, ``ONEPLAN_LOG_LEVEL``.
+    Per service (prefixed): ``<PREFIX>DATABASE_URL``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    env: str = Field(
+        default="development",
+        validation_alias=_shared("ENV", "env"),
+        description="'development' allows the local signing key; anything else needs a JWKS URL.",
+    )
+    var_dir: Path = Field(
+        default=Path("./var"),
+        validation_alias=_shared("VAR_DIR", "var_dir"),
+        description="Where embedded-mode data lives (SQLite files, the dev signing key).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default sqlite+aiosqlite:///<var_dir>/<service>.db.",
+    )
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222", validation_alias=_shared("NATS_URL", "nats_url")
+    )
+    nats_connect_timeout: float = Field(
+        default=10.0,
+        validation_alias=_shared("NATS_CONNECT_TIMEOUT", "nats_connect_timeout"),
+        description="Seconds to keep retrying the first NATS connection before giving up.",
+    )
+    nats_reconnect_wait: float = Field(
+        default=1.0, validation_alias=_shared("NATS_RECONNECT_WAIT", "nats_reconnect_wait")
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=_shared("OTLP_ENDPOINT", "otlp_endpoint"),
+        description="OTLP/HTTP collector base URL; traces are exported only when set.",
+    )
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, validation_alias=_shared("STREAM_REPLICAS", "stream_replicas")
+    )
+    duplicate_window: timedelta = Field(
+        default=timedelta(minutes=2),
+        validation_alias=_shared("DUPLICATE_WINDOW", "duplicate_window"),
+    )
+    jwt_issuer: str = Field(
+        default="oneplan-dev", validation_alias=_shared("JWT_ISSUER", "jwt_issuer")
+    )
+    jwt_audience: str = Field(
+        default="oneplan", validation_alias=_shared("JWT_AUDIENCE", "jwt_audience")
+    )
+    jwks_url: str | None = Field(
+        default=None,
+        validation_alias=_shared("JWKS_URL", "jwks_url"),
+        description="Production: tokens are RS256-validated against this JWKS (any OIDC provider).",
+    )
+    dev_signing_key: Path | None = Field(
+        default=None,
+        validation_alias=_shared("DEV_SIGNING_KEY", "dev_signing_key"),
+        description="PEM RSA key used in development; default <var_dir>/dev-signing-key.pem.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=_shared("LOG_LEVEL", "log_level")
+    )
+    shutdown_timeout: float = Field(
+        default=10.0,
+        validation_alias=_shared("SHUTDOWN_TIMEOUT", "shutdown_timeout"),
+        description="Seconds each background task gets to finish in-flight work on shutdown.",
+    )
+
+    @classmethod
+    def service_name(cls) -> str:
+        """The service's name, taken from its env prefix (``CHILDREN_`` -> ``children``)."""
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        return prefix.strip("_").lower() or "service"
+
+    @property
+    def is_development(self) -> bool:
+        """True when running with ``ONEPLAN_ENV=development``."""
+        return self.env == "development"
+
+    @property
+    def uses_dev_signing_key(self) -> bool:
+        """True when tokens are signed and checked with the local key (no JWKS configured)."""
+        return self.jwks_url is None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL (filled in by validation; never None after construction)."""
+        assert self.database_url is not None  # set by _fill_defaults
+        return self.database_url
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the development key pair lives (filled in by validation)."""
+        assert self.dev_signing_key is not None  # set by _fill_defaults
+        return self.dev_signing_key
+
+    @field_validator("duplicate_window", mode="before")
+    @classmethod
+    def _seconds_as_timedelta(cls, value: Any) -> Any:
+        # Environment variables arrive as strings: accept "120" (seconds) beside ISO 8601.
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> ServiceSettings:
+        if self.database_url is None:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / self.service_name()}.db"
+        if self.dev_signing_key is None:
+            self.dev_signing_key = self.var_dir / "dev-signing-key.pem"
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_dev_key_outside_development(self) -> ServiceSettings:
+        # Why: a key sitting in ./var/ is not a secret; accepting tokens it signs in production
+        # would let anyone with a clone mint a token for any agency.
+        if self.uses_dev_signing_key and not self.is_development:
+            raise DevelopmentKeyOutsideDevelopment(
+                f"ONEPLAN_ENV={self.env!r} but no ONEPLAN_JWKS_URL is set: the development "
+                "signing key is only allowed when ONEPLAN_ENV=development. Set ONEPLAN_JWKS_URL "
+                "(and ONEPLAN_JWT_ISSUER / ONEPLAN_JWT_AUDIENCE) to your identity provider."
+            )
+        return self

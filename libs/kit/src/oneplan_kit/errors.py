@@ -1,0 +1,368 @@
+"""RFC 9457 problem details (``application/problem+json``) for every error a service returns.
+
+Raise a :class:`ProblemError` (or a subclass) anywhere in a request;
+:func:`install_problem_handlers` turns it, FastAPI's validation errors, HTTP exceptions,
+event-store version conflicts, database outages and unexpected exceptions into problem
+documents with a stable ``type`` URI.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from oneplan_events.store import ConcurrencyError
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "IfMatchVersion",
+    "NotFound",
+    "PreconditionRequired",
+    "ProblemError",
+    "ProblemResponse",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "ValidationProblem",
+    "VersionConflict",
+    "etag_for",
+    "install_problem_handlers",
+    "parse_if_match",
+    "problem_type",
+]
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_log = logging.getLogger("oneplan_kit.errors")
+
+
+def problem_type(slug: str) -> str:
+    """The stable type URI for a problem slug: ``urn:oneplan:problem:<slug>``."""
+    return f"urn:oneplan:problem:{slug}"
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response served as ``application/problem+json``."""
+
+    media_type = PROBLEM_CONTENT_TYPE
+
+
+class ProblemError(Exception):
+    """An error that is answered with an RFC 9457 problem document.
+
+    ``extensions`` become extra members of the document (e.g. ``current_version``);
+    ``headers`` are added to the response (e.g. ``WWW-Authenticate``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+    def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        """The problem document as a JSON object."""
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail is not None:
+            body["detail"] = self.detail
+        if instance is not None:
+            body["instance"] = instance
+        body.update(self.extensions)
+        return body
+
+    def to_response(self, instance: str | None = None) -> ProblemResponse:
+        """The problem as a response."""
+        return ProblemResponse(
+            self.to_dict(instance), status_code=self.status, headers=self.headers
+        )
+
+
+class BadRequest(ProblemError):
+    """400: the request is malformed in a way that is not a field validation error."""
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(400, problem_type("bad-request"), "Bad request", detail, **extensions)
+
+
+class Unauthorized(ProblemError):
+    """401: no usable bearer token. Carries the RFC 6750 ``WWW-Authenticate`` challenge."""
+
+    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
+        challenge = 'Bearer realm="oneplan"'
+        if error is not None:
+            safe = detail.replace('"', "'")
+            challenge += f', error="{error}", error_description="{safe}"'
+        super().__init__(
+            401,
+            problem_type("unauthenticated"),
+            "Authentication required",
+            detail,
+            headers={"WWW-Authenticate": challenge},
+        )
+
+
+class Forbidden(ProblemError):
+    """403: the caller is known but may not do this."""
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(403, problem_type("forbidden"), "Forbidden", detail, **extensions)
+
+
+class NotFound(ProblemError):
+    """404: it does not exist, or it is not the caller's to know about."""
+
+    def __init__(self, detail: str = "Not found", **extensions: Any) -> None:
+        super().__init__(404, problem_type("not-found"), "Not found", detail, **extensions)
+
+
+class Conflict(ProblemError):
+    """409: the request conflicts with the current state (not a version mismatch)."""
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(409, problem_type("conflict"), "Conflict", detail, **extensions)
+
+
+class VersionConflict(ProblemError):
+    """409: the caller's expected version (``If-Match``) is not the current one.
+
+    ``current_version`` is None only when a concurrent writer won and the version could not be
+    re-read in the aborted transaction; the body then says to reload.
+    """
+
+    def __init__(self, current_version: int | None, detail: str | None = None) -> None:
+        if detail is None:
+            detail = (
+                f"The resource is at version {current_version}; reload it and retry."
+                if current_version is not None
+                else "The resource was changed by someone else; reload it and retry."
+            )
+        super().__init__(
+            409,
+            problem_type("version-conflict"),
+            "Version conflict",
+            detail,
+            headers={"ETag": etag_for(current_version)} if current_version is not None else None,
+            current_version=current_version,
+        )
+        self.current_version = current_version
+
+
+class PreconditionRequired(ProblemError):
+    """428: an update was sent without ``If-Match``."""
+
+    def __init__(self, detail: str = "This update requires an If-Match header.") -> None:
+        super().__init__(
+            428, problem_type("precondition-required"), "Precondition required", detail
+        )
+
+
+class ValidationProblem(ProblemError):
+    """422: the input is invalid; ``errors`` lists ``{"location": [...], "message": ...}``."""
+
+    def __init__(
+        self, errors: Sequence[Mapping[str, Any]], detail: str = "The request is invalid."
+    ) -> None:
+        super().__init__(
+            422,
+            problem_type("validation"),
+            "Validation failed",
+            detail,
+            errors=[dict(e) for e in errors],
+        )
+
+
+class ServiceUnavailable(ProblemError):
+    """503: a dependency (database, NATS, identity provider) is unreachable; nothing was written."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            503,
+            problem_type("service-unavailable"),
+            "Service unavailable",
+            detail,
+            headers={"Retry-After": "5"},
+        )
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+
+def etag_for(version: int, *, weak: bool = False) -> str:
+    """The ETag of a resource at ``version``: ``"<n>"`` (or ``W/"<n>"`` when ``weak``)."""
+    return f'W/"{version}"' if weak else f'"{version}"'
+
+
+def parse_if_match(header: str | None) -> int:
+    """The version an ``If-Match`` header names; 428 when absent, 400 when not one of our ETags."""
+    if header is None or not header.strip():
+        raise PreconditionRequired()
+    match = _ETAG.match(header)
+    if match is None:
+        raise BadRequest(
+            f"If-Match must be a single ETag such as '\"3\"', not {header!r}.",
+        )
+    return int(match.group(1))
+
+
+async def _if_match_version(
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description='The ETag you last read, e.g. "3".'),
+    ] = None,
+) -> int:
+    return parse_if_match(if_match)
+
+
+IfMatchVersion = Annotated[int, Depends(_if_match_version)]
+"""The version named by the request's ``If-Match`` header (428 when absent, 400 when malformed)."""
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "location": [str(part) for part in err.get("loc", ())],
+            "message": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()
+    ]
+
+
+# SQLSTATE classes meaning "the database is not there for us": connection exception,
+# insufficient resources (too many connections), operator intervention (shutdown, restart).
+_OUTAGE_SQLSTATES = ("08", "53", "57P")
+
+
+def _is_database_outage(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        ):
+            return True
+        if exc.statement is None:
+            return True  # raised while connecting, before any statement ran
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(code, str) and code.startswith(_OUTAGE_SQLSTATES)
+    return isinstance(exc, sa_exc.TimeoutError | ConnectionError)
+
+
+async def _on_problem(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, ProblemError)
+    return exc.to_response(request.url.path)
+
+
+async def _on_validation(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    return ValidationProblem(_validation_errors(exc)).to_response(request.url.path)
+
+
+async def _on_http(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = _STATUS_TITLES.get(exc.status_code, "Error")
+    slug = title.lower().replace(" ", "-")
+    problem = ProblemError(
+        exc.status_code,
+        problem_type(slug),
+        title,
+        str(exc.detail) if exc.detail else None,
+        headers=exc.headers,
+    )
+    return problem.to_response(request.url.path)
+
+
+async def _on_concurrency(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, ConcurrencyError)
+    return VersionConflict(exc.actual_version).to_response(request.url.path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    if _is_database_outage(exc):
+        _log.warning("database unavailable: %s", exc.__class__.__name__)
+        problem: ProblemError = ServiceUnavailable(
+            "The database is unavailable; nothing was written. Retry later."
+        )
+    else:
+        _log.exception("unhandled error on %s %s", request.method, request.url.path)
+        problem = ProblemError(
+            500, problem_type("internal"), "Internal server error", "An unexpected error occurred."
+        )
+    return problem.to_response(request.url.path)
+
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Content too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error on ``app`` with problem+json."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(ConcurrencyError, _on_concurrency)
+    # Database errors get their own handlers (not just the catch-all) so the response is
+    # complete without the server re-raising them as crashes.
+    for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError):
+        app.add_exception_handler(database_error, _on_unexpected)
+    app.add_middleware(_UnexpectedErrors)
+
+
+class _UnexpectedErrors:
+    """Answers any other exception with a 500 problem.
+
+    Why a middleware rather than ``add_exception_handler(Exception, ...)``: Starlette re-raises
+    after calling such a handler, so every 500 would also be logged by the server as a crash.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise  # too late for a problem document: let the server close the response
+            response = await _on_unexpected(Request(scope), exc)
+            await response(scope, receive, send)

@@ -1,0 +1,218 @@
+"""Idempotent POSTs: an ``Idempotency-Key`` header makes a retried command harmless.
+
+A command endpoint takes :data:`IdempotencyDep` and records its response in the same transaction
+as its events::
+
+    @router.post("/widgets", status_code=201)
+    async def create_widget(body: CreateWidget, uow: UnitOfWorkDep, idem: IdempotencyDep):
+        ...
+        await uow.append(stream_id, 0, events)
+        response = JSONResponse(payload, status_code=201, headers={"Location": ..., "ETag": ...})
+        await idem.complete(uow, response)
+        await uow.commit()
+        return response
+
+A retry with the same key by the same principal gets the first response back (status, body,
+``Location``, ``ETag``; plus ``Idempotent-Replayed: true``) and writes nothing. The same key with a
+different request is refused with 422. Without the header the endpoint runs normally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oneplan_kit.auth import CurrentPrincipal
+from oneplan_kit.errors import Conflict, ProblemError, ProblemResponse, problem_type
+from oneplan_kit.runtime import UnitOfWorkDep, get_runtime
+from oneplan_kit.schema import IDEMPOTENCY_KEYS
+from oneplan_kit.uow import UnitOfWork
+
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "REPLAYED_HEADER",
+    "Idempotency",
+    "IdempotencyDep",
+    "install_idempotency_handlers",
+]
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_REPLAYED_HEADERS = ("location", "etag", "content-type")
+_MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+    def to_response(self) -> Response:
+        headers = {**self.headers, REPLAYED_HEADER: "true"}
+        return Response(self.body, status_code=self.status_code, headers=headers)
+
+
+class _Replay(Exception):
+    """Short-circuits the endpoint: answer with the stored response."""
+
+    def __init__(self, stored: _Stored) -> None:
+        super().__init__("replayed idempotent request")
+        self.stored = stored
+
+
+class _Race(Exception):
+    """Another request with the same key committed first; answer with its stored response."""
+
+    def __init__(self, principal: str, key: str, fingerprint: str) -> None:
+        super().__init__("concurrent idempotent request")
+        self.principal = principal
+        self.key = key
+        self.fingerprint = fingerprint
+
+
+def _reused() -> ProblemError:
+    return ProblemError(
+        422,
+        problem_type("idempotency-key-reused"),
+        "idempotency key reused with a different request",
+        "This Idempotency-Key was already used for a different request; use a new key.",
+    )
+
+
+def _unfinished() -> ProblemError:
+    return Conflict(
+        "A request with this Idempotency-Key is in progress or did not record its response.",
+        idempotency_key_state="unfinished",
+    )
+
+
+class Idempotency:
+    """The idempotency state of one request; call :meth:`complete` before committing."""
+
+    def __init__(self, key: str | None, principal: str = "", fingerprint: str = "") -> None:
+        self.key = key
+        self._principal = principal
+        self._fingerprint = fingerprint
+
+    async def complete(self, uow: UnitOfWork, response: Response) -> None:
+        """Record ``response`` for this key in ``uow``'s transaction (no-op without a key)."""
+        if self.key is None:
+            return
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() in _REPLAYED_HEADERS
+        }
+        await uow.session.execute(
+            update(IDEMPOTENCY_KEYS)
+            .where(
+                IDEMPOTENCY_KEYS.c.principal == self._principal,
+                IDEMPOTENCY_KEYS.c.key == self.key,
+            )
+            .values(
+                status_code=response.status_code,
+                headers=headers,
+                body=bytes(response.body),
+                completed_at=datetime.now(UTC),
+            )
+        )
+
+
+async def _lookup(session: AsyncSession, principal: str, key: str) -> Any:
+    result = await session.execute(
+        select(IDEMPOTENCY_KEYS).where(
+            IDEMPOTENCY_KEYS.c.principal == principal, IDEMPOTENCY_KEYS.c.key == key
+        )
+    )
+    return result.one_or_none()
+
+
+def _answer_for(row: Any, fingerprint: str) -> Exception:
+    if row.fingerprint != fingerprint:
+        return _reused()
+    if row.status_code is None:
+        return _unfinished()
+    return _Replay(_Stored(row.status_code, dict(row.headers or {}), row.body or b""))
+
+
+async def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.url.path.encode(), request.url.query.encode()):
+        digest.update(part + b"\0")
+    digest.update(await request.body())
+    return digest.hexdigest()
+
+
+async def _idempotency(
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            min_length=1,
+            max_length=_MAX_KEY_LENGTH,
+            description="Makes a retried command return the first response and write nothing.",
+        ),
+    ] = None,
+) -> Idempotency:
+    if idempotency_key is None:
+        return Idempotency(None)
+    who = f"{principal.agency}:{principal.sub}"
+    fingerprint = await _fingerprint(request)
+    row = await _lookup(uow.session, who, idempotency_key)
+    if row is not None:
+        raise _answer_for(row, fingerprint)
+    try:
+        # Why insert now (a placeholder): a concurrent duplicate blocks on this row or fails on
+        # its key, instead of both requests executing the command.
+        await uow.session.execute(
+            insert(IDEMPOTENCY_KEYS).values(
+                principal=who,
+                key=idempotency_key,
+                fingerprint=fingerprint,
+                method=request.method,
+                path=request.url.path,
+                created_at=datetime.now(UTC),
+            )
+        )
+    except IntegrityError as exc:
+        raise _Race(who, idempotency_key, fingerprint) from exc
+    return Idempotency(idempotency_key, who, fingerprint)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
+"""Honours the ``Idempotency-Key`` header of a command (see the module docstring)."""
+
+
+async def _on_replay(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, _Replay)
+    return exc.stored.to_response()
+
+
+async def _on_race(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, _Race)
+    runtime = get_runtime(request)
+    async with runtime.sessionmaker() as session:
+        row = await _lookup(session, exc.principal, exc.key)
+    answer = _unfinished() if row is None else _answer_for(row, exc.fingerprint)
+    if isinstance(answer, _Replay):
+        return answer.stored.to_response()
+    assert isinstance(answer, ProblemError)
+    response: ProblemResponse = answer.to_response(request.url.path)
+    return response
+
+
+def install_idempotency_handlers(app: FastAPI) -> None:
+    """Register the handlers that answer replays and concurrent duplicates."""
+    app.add_exception_handler(_Replay, _on_replay)
+    app.add_exception_handler(_Race, _on_race)

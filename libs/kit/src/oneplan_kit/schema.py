@@ -1,0 +1,58 @@
+"""Tables the kit adds to every service database (beside ``oneplan_events``' backbone tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
+
+__all__ = ["IDEMPOTENCY_KEYS", "KIT_METADATA", "create_kit_tables"]
+
+KIT_METADATA = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _idempotency_columns() -> list[Column[Any]]:
+    return [
+        # Why the principal is part of the key: two partners may pick the same key by chance;
+        # neither must ever see the other's response.
+        Column("principal", String(300), primary_key=True),
+        Column("key", String(255), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),
+        Column("method", String(10), nullable=False),
+        Column("path", String(2000), nullable=False),
+        Column("status_code", Integer, nullable=True),
+        Column("headers", JSON, nullable=True),
+        Column("body", LargeBinary, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("completed_at", DateTime(timezone=True), nullable=True),
+    ]
+
+
+IDEMPOTENCY_KEYS = Table("idempotency_keys", KIT_METADATA, *_idempotency_columns())
+
+
+def create_kit_tables(op: Any) -> None:
+    """Create the kit's tables from an Alembic migration (``op`` is ``alembic.op``)."""
+    op.create_table(
+        IDEMPOTENCY_KEYS.name,
+        *_idempotency_columns(),
+        PrimaryKeyConstraint("principal", "key", name="pk_idempotency_keys"),
+    )

@@ -1,0 +1,62 @@
+"""Settings: the per-service prefix, the shared ONEPLAN_* variables, the dev-key refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from pydantic_settings import SettingsConfigDict
+
+from oneplan_kit import ServiceSettings
+
+
+class ChildrenLikeSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="KITCFG_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ONEPLAN_ENV", "ONEPLAN_JWKS_URL", "ONEPLAN_NATS_URL", "KITCFG_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_embedded_defaults_put_each_service_in_its_own_sqlite_file() -> None:
+    settings = ChildrenLikeSettings()
+    assert settings.env == "development"
+    assert settings.nats_url == "nats://127.0.0.1:4222"
+    assert settings.resolved_database_url == "sqlite+aiosqlite:///var/kitcfg.db"
+    assert settings.signing_key_path == Path("var/dev-signing-key.pem")
+    assert settings.otlp_endpoint is None
+    assert settings.stream_replicas == 1
+
+
+def test_prefixed_and_shared_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KITCFG_DATABASE_URL", "postgresql+asyncpg://db/children")
+    monkeypatch.setenv("ONEPLAN_NATS_URL", "nats://nats:4222")
+    monkeypatch.setenv("ONEPLAN_STREAM_REPLICAS", "3")
+    monkeypatch.setenv("ONEPLAN_DUPLICATE_WINDOW", "300")
+    monkeypatch.setenv("ONEPLAN_OTLP_ENDPOINT", "http://collector:4318")
+    settings = ChildrenLikeSettings()
+    assert settings.resolved_database_url == "postgresql+asyncpg://db/children"
+    assert settings.nats_url == "nats://nats:4222"
+    assert settings.stream_replicas == 3
+    assert settings.duplicate_window == timedelta(minutes=5)
+    assert settings.otlp_endpoint == "http://collector:4318"
+
+
+def test_the_dev_signing_key_is_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ONEPLAN_ENV", "production")
+    with pytest.raises(ValidationError, match="only allowed when ONEPLAN_ENV=development"):
+        ChildrenLikeSettings()
+
+
+def test_production_starts_with_a_jwks_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONEPLAN_ENV", "production")
+    monkeypatch.setenv("ONEPLAN_JWKS_URL", "https://idp.example/.well-known/jwks.json")
+    settings = ChildrenLikeSettings()
+    assert not settings.uses_dev_signing_key
+    assert not settings.is_development
