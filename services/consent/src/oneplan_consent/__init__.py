@@ -1,0 +1,1 @@
+"""oneplan_consent."""

@@ -1,0 +1,209 @@
+"""Request and response bodies of the consent API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from oneplan_consent.adapters.tables import ConsentRow, DisclosureRow, OverrideRow
+from oneplan_events.catalogue import DataClass
+from oneplan_events.catalogue.consent import (
+    CaptureMethod,
+    ConsentGiver,
+    LawfulBasis,
+    Purpose,
+)
+
+__all__ = [
+    "ConsentIn",
+    "ConsentOut",
+    "DecisionIn",
+    "DecisionOut",
+    "DisclosureOut",
+    "DutyIn",
+    "OverrideEndIn",
+    "OverrideIn",
+    "OverrideOut",
+    "OverrideReviewIn",
+    "RefusalIn",
+    "WithdrawalIn",
+]
+
+Agency = str
+_Agencies = Field(min_length=1, max_length=20)
+_Text = Field(min_length=1, max_length=2000)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConsentIn(_In):
+    """A consent to record for the child."""
+
+    given_by: ConsentGiver
+    owner_agencies: list[Agency] = _Agencies
+    recipient_agencies: list[Agency] = _Agencies
+    data_classes: list[DataClass] = Field(min_length=1, max_length=6)
+    purposes: list[Purpose] = Field(min_length=1, max_length=6)
+    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
+    valid_until: AwareDatetime
+    capture_method: CaptureMethod
+    witness_name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ConsentOut(BaseModel):
+    """A consent and where it stands."""
+
+    consent_id: UUID
+    child_id: UUID
+    status: str
+    version: int
+    ended_at: datetime | None
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: ConsentRow) -> ConsentOut:
+        return cls(
+            consent_id=row.consent_id,
+            child_id=row.child_id,
+            status=row.status,
+            version=row.version,
+            ended_at=row.ended_at,
+            record=row.record,
+        )
+
+
+class WithdrawalIn(_In):
+    """Why the consent is withdrawn (optional)."""
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class OverrideIn(_In):
+    """Sharing without consent, recorded by a safeguarding lead."""
+
+    reason: str = _Text
+    lawful_basis: LawfulBasis
+    recipient_agencies: list[Agency] = _Agencies
+    data_classes: list[DataClass] = Field(min_length=1, max_length=6)
+    ends_at: AwareDatetime | None = Field(default=None, description="Default: 30 days from now.")
+    hide_from_family: bool = Field(
+        default=False,
+        description="Hide the disclosures made under this override from the family while "
+        "it is active (a safeguarding enquiry is running).",
+    )
+
+
+class OverrideOut(BaseModel):
+    """A safeguarding override and its review state."""
+
+    override_id: UUID
+    child_id: UUID
+    needs_review: bool
+    active: bool
+    ended_at: datetime | None
+    version: int
+    record: dict[str, Any]
+    reviews: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, row: OverrideRow, now: datetime) -> OverrideOut:
+        return cls(
+            override_id=row.override_id,
+            child_id=row.child_id,
+            needs_review=row.needs_review,
+            active=row.ended_at is None and row.starts_at <= now < row.ends_at,
+            ended_at=row.ended_at,
+            version=row.version,
+            record=row.record,
+            reviews=row.reviews,
+        )
+
+
+class OverrideReviewIn(_In):
+    """The outcome of a review (e.g. "enquiry continues; sharing still necessary")."""
+
+    outcome: str = _Text
+
+
+class OverrideEndIn(_In):
+    """Why the override ends now."""
+
+    reason: str = _Text
+
+
+class RefusalIn(_In):
+    """A decision not to share, with its reason."""
+
+    owner_agency: Agency
+    recipient_agency: Agency
+    data_classes: list[DataClass] = Field(min_length=1, max_length=6)
+    purpose: Purpose
+    reason: str = _Text
+
+
+class DutyIn(_In):
+    """A statutory duty to share that needs no consent."""
+
+    lawful_basis: LawfulBasis
+    description: str = _Text
+    owner_agencies: list[Agency] = _Agencies
+    recipient_agencies: list[Agency] = _Agencies
+    data_classes: list[DataClass] = Field(min_length=1, max_length=6)
+    purposes: list[Purpose] = Field(min_length=1, max_length=6)
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+
+
+class DecisionIn(_In):
+    """May the recipient agency see the owner's data class about the child for the purpose?"""
+
+    child_id: UUID
+    owner_agency: Agency
+    recipient_agency: Agency
+    data_class: DataClass
+    purpose: Purpose
+    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+
+
+class DecisionOut(BaseModel):
+    """Permit with its basis (and the consent, override or duty id), or deny with the reason."""
+
+    permit: bool
+    basis: str | None
+    reference: UUID | None
+    reason: str | None
+
+
+class DisclosureOut(BaseModel):
+    """Who saw what about the child, when, and on what basis."""
+
+    disclosure_id: UUID
+    service: str
+    owner_agency: str
+    recipient_agency: str
+    recipient: str
+    data_classes: list[str]
+    purpose: str
+    basis: str
+    reference_id: UUID | None
+    disclosed_at: datetime
+
+    @classmethod
+    def of(cls, row: DisclosureRow) -> DisclosureOut:
+        return cls(
+            disclosure_id=row.disclosure_id,
+            service=row.service,
+            owner_agency=row.owner_agency,
+            recipient_agency=row.recipient_agency,
+            recipient=row.recipient,
+            data_classes=row.data_classes,
+            purpose=row.purpose,
+            basis=row.basis,
+            reference_id=row.reference_id,
+            disclosed_at=row.disclosed_at,
+        )

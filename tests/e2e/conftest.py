@@ -1,0 +1,75 @@
+"""Cross-service end-to-end fixtures: the children and consent services served by uvicorn on
+free ports, on their own nats-server and two fresh PostgreSQL databases."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from oneplan_children.config import ChildrenSettings
+from oneplan_children.entrypoints.api import create_app as create_children_app
+from oneplan_consent.config import ConsentSettings
+from oneplan_consent.entrypoints.api import create_app as create_consent_app
+from oneplan_testkit import unique_name
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from e2e_services import Services, serving
+
+
+async def _drop_databases(admin_url: str, names: list[str]) -> None:
+    url = make_url(admin_url)
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port, database="postgres"
+    )
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def services(
+    postgres_url: str, nats_server_factory: Callable[..., Any], tmp_path: Path
+) -> AsyncIterator[Services]:
+    nats_url = nats_server_factory().url
+    key = tmp_path / "signing-key.pem"
+    names = [unique_name("e2e_children").lower(), unique_name("e2e_consent").lower()]
+    database = make_url(postgres_url)
+    children_db, consent_db = (
+        database.set(database=name).render_as_string(hide_password=False) for name in names
+    )
+    common: dict[str, Any] = {"nats_url": nats_url, "dev_signing_key": key, "var_dir": tmp_path}
+    children_settings = ChildrenSettings(database_url=children_db, **common)
+    consent_settings = ConsentSettings(
+        database_url=consent_db, discovery_interval=0.5, expiry_interval=1.0, **common
+    )
+    try:
+        async with (
+            serving(create_consent_app(consent_settings)) as consent,
+            serving(create_children_app(children_settings)) as children,
+        ):
+            async with httpx.AsyncClient() as client:
+                for url in (children, consent):
+                    await _wait_ready(client, url)
+            yield Services(children=children, consent=consent, settings=children_settings)
+    finally:
+        await _drop_databases(postgres_url, names)
+
+
+async def _wait_ready(client: httpx.AsyncClient, url: str) -> None:
+    async with asyncio.timeout(30):
+        while True:
+            response = await client.get(f"{url}/readyz")
+            if response.status_code == 200:
+                return
+            await asyncio.sleep(0.1)

@@ -1,0 +1,51 @@
+"""The running services of an end-to-end test, and how to serve an app with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from oneplan_kit import ServiceSettings, issue_dev_token
+from oneplan_testkit.ports import free_port
+
+
+@dataclass(frozen=True)
+class Services:
+    """Where the running services answer, and a way to mint tokens they accept."""
+
+    children: str
+    consent: str
+    settings: ServiceSettings
+
+    def auth(
+        self, agency: str, roles: tuple[str, ...] = ("caseworker",), children: Any = ()
+    ) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {issue_dev_token(self.settings, agency, roles, children)}"
+        }
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a free 127.0.0.1 port, lifespan included."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(30):
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
