@@ -1,0 +1,1 @@
+"""OnePlan children service: the child's record and the family's story, told once."""

@@ -1,0 +1,38 @@
+"""End to end: a child registered over HTTP arrives on NATS as oneplan.children.child.registered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from ..conftest import Service
+
+
+async def test_registration_is_published_on_jetstream(service_on: Service) -> None:
+    # Subscribe first (new messages only), so the test sees exactly what the relay publishes.
+    subscription = await service_on.js.subscribe(
+        "oneplan.children.child.registered",
+        stream="CHILDREN",
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),
+        ordered_consumer=True,
+    )
+    try:
+        created = await service_on.register(nhs_number="9990000026")
+        assert created.status_code == 201, created.text
+        child_id = created.json()["child_id"]
+        async with asyncio.timeout(10):
+            while True:
+                message = await subscription.next_msg(timeout=10)
+                data = json.loads(message.data)
+                if data["child_id"] == child_id:
+                    break
+    finally:
+        await subscription.unsubscribe()
+    assert message.subject == "oneplan.children.child.registered"
+    assert message.headers is not None
+    assert message.headers["ce-type"] == "oneplan.children.child.registered"
+    assert message.headers["Nats-Msg-Id"]
+    assert data["compulsory_school_age_ends_on"] == "2031-06-27"
+    assert data["nhs_number"] == "9990000026"
