@@ -1,0 +1,400 @@
+"""The ``oneplan`` command: run, load, authenticate and operate OnePlan services.
+
+    oneplan dev [--database-url URL] [--nats-url URL | --reuse-nats]
+    oneplan demo [--base-url-template TEMPLATE]
+    oneplan token --agency AGENCY --role ROLE [--role ROLE] [--child ID] [--sub SUB] [--ttl HOURS]
+    oneplan migrate [SERVICE ...]
+    oneplan republish SERVICE [--after-position TX:POSITION] [--nats-url URL]
+    oneplan deadletters list SERVICE [--consumer NAME] [--all]
+    oneplan deadletters replay SERVICE ID [--nats-url URL]
+
+Exit codes: 0 success, 1 the work failed (a service died, a step failed), 2 bad usage or a
+missing prerequisite (the message says what to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from oneplan_events.store import Position
+from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
+from oneplan_kit.db import create_engine, create_sessionmaker
+from oneplan_kit.demo import DEFAULT_BASE_URL_TEMPLATE, DemoError, run_demo
+from oneplan_kit.dev import DevError, DevOptions, discover_services, find_root, run_dev
+from oneplan_kit.runtime import ServiceDefinition
+
+__all__ = ["build_parser", "main", "mint_dev_token"]
+
+USAGE_ERROR = 2
+FAILURE = 1
+
+
+class CommandError(RuntimeError):
+    """A command cannot run as asked; the message says why and what to do."""
+
+
+def mint_dev_token(
+    agency: str,
+    roles: Sequence[str],
+    children: Sequence[str] = (),
+    *,
+    sub: str | None = None,
+    ttl: timedelta = timedelta(hours=8),
+) -> str:
+    """A development token signed with the key the dev services use (``./var``)."""
+    try:
+        settings = ServiceSettings()
+    except ValidationError as error:
+        reasons = "; ".join(str(detail["msg"]) for detail in error.errors())
+        raise CommandError(f"no development token: {reasons}") from error
+    return issue_token(settings, agency, roles, children, sub=sub, ttl=ttl)
+
+
+def issue_token(
+    settings: ServiceSettings,
+    agency: str,
+    roles: Sequence[str],
+    children: Sequence[str],
+    *,
+    sub: str | None,
+    ttl: timedelta,
+) -> str:
+    from oneplan_kit.auth import issue_dev_token
+
+    try:
+        return issue_dev_token(settings, agency, roles, children, sub=sub, ttl=ttl)
+    except DevelopmentKeyOutsideDevelopment as error:
+        raise CommandError(f"{error} (this shell has ONEPLAN_ENV={settings.env!r})") from error
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+
+
+def load_service(
+    name: str, nats_url: str | None = None
+) -> tuple[ServiceDefinition, ServiceSettings]:
+    """The definition and settings of an installed service, from its app factory.
+
+    ``nats_url`` overrides the settings' NATS (e.g. the one `oneplan dev` started).
+    """
+    module_name = f"oneplan_{name.replace('-', '_')}.entrypoints.api"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise CommandError(
+                f"no service {name!r} is installed ({module_name} not found); "
+                "services are the folders under services/ (run `uv sync` after adding one)"
+            ) from error
+        raise
+    app = module.create_app()
+    settings: ServiceSettings = app.state.settings
+    if nats_url is not None:
+        settings = settings.model_copy(update={"nats_url": nats_url})
+    return app.state.definition, settings
+
+
+def _dev(args: argparse.Namespace, out: TextIO) -> int:
+    # The services run in development; so does the token the runner prints for them.
+    os.environ["ONEPLAN_ENV"] = "development"
+    options = DevOptions(
+        root=find_root(),
+        database_url=args.database_url,
+        nats_url=args.nats_url,
+        reuse_nats=args.reuse_nats,
+        ready_timeout=args.ready_timeout,
+        port_offset=args.port_offset,
+    )
+    return asyncio.run(run_dev(options, _minter(), out))
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    asyncio.run(
+        run_demo(
+            find_root(),
+            _minter(),
+            out,
+            template=args.base_url_template,
+            port_offset=args.port_offset,
+        )
+    )
+    return 0
+
+
+def _minter() -> Callable[[str, Sequence[str], Sequence[str]], str]:
+    return lambda agency, roles, children: mint_dev_token(agency, roles, children)
+
+
+def _token(args: argparse.Namespace, out: TextIO) -> int:
+    token = mint_dev_token(
+        args.agency,
+        args.role,
+        args.child,
+        sub=args.sub,
+        ttl=timedelta(hours=args.ttl),
+    )
+    out.write(token + "\n")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, out: TextIO) -> int:
+    names = args.services or [s.name for s in discover_services(find_root())]
+    if not names:
+        raise CommandError("no services to migrate: none found under services/")
+    asyncio.run(_migrate_all(names, out))
+    return 0
+
+
+async def _migrate_all(names: Sequence[str], out: TextIO) -> None:
+    from oneplan_kit.migrations import ensure_database, upgrade
+
+    for name in names:
+        definition, settings = load_service(name)
+        url = settings.resolved_database_url
+        await ensure_database(url)
+        await upgrade(definition.migrations, url)
+        out.write(f"{name}: migrated to head ({_safe_url(url)})\n")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def parse_position(text: str) -> Position:
+    """``TX:POSITION`` as ``republish`` prints it (SQLite's transaction ids are 0: ``0:N``)."""
+    tx_id, sep, position = text.partition(":")
+    if not sep or not tx_id.isdigit() or not position.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected TX:POSITION (two whole numbers, as republish prints), not {text!r}"
+        )
+    return Position(int(tx_id), int(position))
+
+
+def _republish(args: argparse.Namespace, out: TextIO) -> int:
+    count = asyncio.run(_republish_service(args.service, args.after_position, args.nats_url, out))
+    out.write(f"{args.service}: republished {count} events\n")
+    return 0
+
+
+async def _republish_service(
+    service: str, after: Position, nats_url: str | None, out: TextIO
+) -> int:
+    from oneplan_events.replay import republish
+    from oneplan_events.streams import ensure_stream
+    from oneplan_kit.app import connect_nats
+
+    definition, settings = load_service(service, nats_url)
+    spec = dataclasses.replace(
+        definition.stream,
+        replicas=settings.stream_replicas,
+        duplicate_window=settings.duplicate_window,
+    )
+
+    def progress(done: int, last: Position) -> None:
+        out.write(f"{service}: {done} events republished, up to {last.tx_id}:{last.position}\n")
+        out.flush()
+
+    engine = create_engine(settings.resolved_database_url)
+    nc = await connect_nats(settings, service)
+    try:
+        js = nc.jetstream()
+        # The stream may be what was lost: recreate it before refilling it.
+        await ensure_stream(js, spec)
+        return await republish(engine, js, after, progress)
+    finally:
+        await nc.drain()
+        await engine.dispose()
+
+
+def _deadletters(args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "list":
+        asyncio.run(_list_dead_letters(args.service, args.consumer, args.all, out))
+    else:
+        asyncio.run(_replay_dead_letter(args.service, args.id, args.nats_url, out))
+    return 0
+
+
+async def _list_dead_letters(service: str, consumer: str | None, every: bool, out: TextIO) -> None:
+    from oneplan_events.deadletters import list_dead_letters
+
+    _, settings = load_service(service)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            letters = await list_dead_letters(session, consumer, include_replayed=every)
+    finally:
+        await engine.dispose()
+    if not letters:
+        out.write(f"{service}: no dead letters\n")
+    for letter in letters:
+        replayed = f" replayed {letter.replayed_at:%Y-%m-%d %H:%M:%S}" if letter.replayed_at else ""
+        out.write(
+            f"{letter.id}\t{letter.parked_at:%Y-%m-%d %H:%M:%S}\t{letter.consumer}\t"
+            f"{letter.subject}\tevent {letter.event_id or '-'}\t"
+            f"{letter.deliveries} deliveries{replayed}\n\t{letter.error}\n"
+        )
+
+
+async def _replay_dead_letter(
+    service: str, letter_id: int, nats_url: str | None, out: TextIO
+) -> None:
+    from oneplan_events.deadletters import DeadLetterNotFound, replay_dead_letter
+    from oneplan_kit.app import connect_nats
+
+    _, settings = load_service(service, nats_url)
+    engine = create_engine(settings.resolved_database_url)
+    nc = await connect_nats(settings, service)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            letter = await replay_dead_letter(session, nc.jetstream(), letter_id)
+    except DeadLetterNotFound as error:
+        raise CommandError(f"{service} has no dead letter {letter_id}") from error
+    finally:
+        await nc.drain()
+        await engine.dispose()
+    out.write(f"replayed dead letter {letter.id} ({letter.subject}) for {letter.consumer}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``oneplan`` command."""
+    parser = argparse.ArgumentParser(
+        prog="oneplan", description="Run and operate OnePlan (see README.md)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = commands.add_parser("dev", help="run every service under services/ with its own NATS")
+    dev.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="a PostgreSQL server (postgresql://user@host:5432/postgres): each service gets "
+        "its own database oneplan_<name> there, created if missing (default: SQLite in ./var)",
+    )
+    nats_choice = dev.add_mutually_exclusive_group()
+    nats_choice.add_argument(
+        "--nats-url", metavar="URL", help="use this NATS (with JetStream) instead of starting one"
+    )
+    nats_choice.add_argument(
+        "--reuse-nats",
+        action="store_true",
+        help="use the NATS already running at nats://127.0.0.1:4222 instead of starting one",
+    )
+    dev.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=90.0,
+        metavar="SECONDS",
+        help="how long to wait for every /readyz (default 90)",
+    )
+    _add_port_offset(dev)
+    dev.set_defaults(handler=_dev)
+
+    demo = commands.add_parser("demo", help="load a synthetic scenario into running services")
+    demo.add_argument(
+        "--base-url-template",
+        default=DEFAULT_BASE_URL_TEMPLATE,
+        metavar="TEMPLATE",
+        help="each service's URL, from {name} and {port} (default %(default)s)",
+    )
+    _add_port_offset(demo)
+    demo.set_defaults(handler=_demo)
+
+    token = commands.add_parser("token", help="print a development bearer token")
+    token.add_argument("--agency", required=True, help="send, school, health, social_care, ...")
+    token.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
+    token.add_argument(
+        "--child", action="append", default=[], metavar="ID", help="a child id (family users)"
+    )
+    token.add_argument("--sub", help="the subject (default: a generated user id)")
+    token.add_argument("--ttl", type=float, default=8.0, metavar="HOURS", help="default 8")
+    token.set_defaults(handler=_token)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE", help="default: every service")
+    migrate.set_defaults(handler=_migrate)
+
+    again = commands.add_parser(
+        "republish", help="publish a service's stored events to JetStream again"
+    )
+    again.add_argument("service", metavar="SERVICE")
+    again.add_argument(
+        "--after-position",
+        type=parse_position,
+        default=Position.START,
+        metavar="TX:POSITION",
+        help="only events after this store position, as printed by an earlier run (default: all)",
+    )
+    _add_nats_url(again)
+    again.set_defaults(handler=_republish)
+
+    dead = commands.add_parser("deadletters", help="list or replay parked messages")
+    dead_actions = dead.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dead_list = dead_actions.add_parser("list", help="a service's dead letters, oldest first")
+    dead_list.add_argument("service", metavar="SERVICE")
+    dead_list.add_argument("--consumer", help="only this consumer's")
+    dead_list.add_argument("--all", action="store_true", help="include replayed ones")
+    dead_replay = dead_actions.add_parser("replay", help="publish a dead letter again")
+    dead_replay.add_argument("service", metavar="SERVICE")
+    dead_replay.add_argument("id", type=int, metavar="ID")
+    _add_nats_url(dead_replay)
+    dead.set_defaults(handler=_deadletters)
+
+    return parser
+
+
+def _add_nats_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nats-url",
+        metavar="URL",
+        help="the NATS to publish to (default: ONEPLAN_NATS_URL, else nats://127.0.0.1:4222); "
+        "`oneplan dev` prints the one it started",
+    )
+
+
+def _add_port_offset(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N to every service port, to run a second copy beside the first (default 0)",
+    )
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run one ``oneplan`` command; returns the process exit code."""
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    _work_from_checkout()
+    handler: Callable[[argparse.Namespace, TextIO], int] = args.handler
+    try:
+        return handler(args, out)
+    except (CommandError, DevError, DemoError) as error:
+        sys.stderr.write(f"oneplan {args.command}: {error}\n")
+        return USAGE_ERROR if isinstance(error, CommandError) else FAILURE
+    except KeyboardInterrupt:
+        return FAILURE
+
+
+def _work_from_checkout() -> None:
+    """Run from the repository root, so ``./var`` means the same to every command."""
+    try:
+        root = find_root()
+    except DevError:
+        return  # an installed image: no checkout, the settings say where data lives
+    os.chdir(root)
+    os.environ.setdefault("ONEPLAN_ROOT", str(root))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

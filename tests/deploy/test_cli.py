@@ -1,0 +1,154 @@
+"""The `oneplan` CLI: tokens, migrations, dead letters, service discovery, demo plumbing."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from oneplan_kit.cli import main
+from oneplan_kit.demo import DemoContext, DemoError, check_reachable, demo_step
+from oneplan_kit.dev import (
+    NATS_INSTALL_HELP,
+    DevError,
+    discover_services,
+    ensure_nats_server,
+    service_database_urls,
+)
+from oneplan_testkit.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout whose ./var is a temporary folder: the real services, a fresh var/."""
+    (tmp_path / "services").symlink_to(ROOT / "services")
+    (tmp_path / "pyproject.toml").write_text("")
+    monkeypatch.setenv("ONEPLAN_ROOT", str(tmp_path))
+    monkeypatch.setenv("ONEPLAN_ENV", "development")
+    for name in ("ONEPLAN_JWKS_URL", "ONEPLAN_VAR_DIR", "ONEPLAN_DEV_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def make_service(root: Path, name: str, body: str = "def create_app(): ...\n") -> None:
+    api = root / "services" / name / "src" / f"oneplan_{name}" / "entrypoints" / "api.py"
+    api.parent.mkdir(parents=True)
+    api.write_text(body)
+
+
+def test_token_is_signed_with_the_development_key(checkout: Path) -> None:
+    child = "0b6f3c1e-8d55-4a57-9d55-1f3f7b1f0c11"
+    code, out = run("token", "--agency", "family", "--role", "parent", "--child", child)
+    assert code == 0
+    key = serialization.load_pem_private_key(
+        (checkout / "var" / "dev-signing-key.pem").read_bytes(), password=None
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    claims = jwt.decode(out.strip(), key.public_key(), algorithms=["RS256"], audience="oneplan")
+    assert claims["agency"] == "family"
+    assert (claims["roles"], claims["children"]) == (["parent"], [child])
+
+
+def test_token_is_refused_outside_development(
+    checkout: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ONEPLAN_ENV", "production")
+    code, out = run("token", "--agency", "send", "--role", "caseworker")
+    assert (code, out) == (2, "")
+    assert "ONEPLAN_JWKS_URL" in capsys.readouterr().err
+
+
+def test_migrate_then_list_dead_letters(checkout: Path) -> None:
+    code, out = run("migrate", "children")
+    assert code == 0
+    assert out.startswith("children: migrated to head (sqlite+aiosqlite:///")
+    assert (checkout / "var" / "children.db").exists()
+    assert run("migrate", "children")[0] == 0  # a second run finds the database at head
+    assert run("deadletters", "list", "children") == (0, "children: no dead letters\n")
+
+
+def test_unknown_service_is_a_usage_error(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("migrate", "nosuchservice") == (2, "")
+    assert "no service 'nosuchservice' is installed" in capsys.readouterr().err
+
+
+def test_services_are_discovered_in_journey_order(tmp_path: Path) -> None:
+    for name in ("zeta", "transport", "children"):
+        make_service(tmp_path, name)
+    make_service(tmp_path, "noapp", body="app = None\n")
+    (tmp_path / "services" / "docs-only").mkdir()
+    found = [(s.name, s.port) for s in discover_services(tmp_path)]
+    assert found == [("children", 8001), ("transport", 8006), ("zeta", 8010)]
+    assert [s.port for s in discover_services(tmp_path, port_offset=100)] == [8101, 8106, 8110]
+
+
+def test_every_service_gets_its_own_database(tmp_path: Path) -> None:
+    services = discover_services(ROOT)
+    sqlite = service_database_urls(services, tmp_path, None)
+    assert sqlite["children"] == f"sqlite+aiosqlite:///{tmp_path}/var/children.db"
+    pg = service_database_urls(services, tmp_path, "postgresql://u:secret@db:5432/postgres")
+    assert pg["consent"] == "postgresql+asyncpg://u:secret@db:5432/oneplan_consent"
+    assert len(set(pg.values())) == len(services)
+    with pytest.raises(DevError, match="must be a postgresql"):
+        service_database_urls(services, tmp_path, "mysql://u@db/x")
+
+
+def test_missing_nats_server_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("oneplan_kit.dev.find_nats_server", lambda: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(DevError) as raised:
+        ensure_nats_server(io.StringIO())
+    assert str(raised.value) == NATS_INSTALL_HELP
+    assert "apt-get install -y nats-server" in NATS_INSTALL_HELP
+
+
+async def test_demo_fails_clearly_when_a_service_is_not_running() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(DemoError, match=f"service children is not reachable at {url}"):
+            await check_reachable(client, "children", url)
+
+
+async def test_demo_context_gives_urls_tokens_and_progress() -> None:
+    out = io.StringIO()
+    minted: list[tuple[str, list[str], list[str]]] = []
+
+    def mint(agency: str, roles: Sequence[str], children: Sequence[str]) -> str:
+        minted.append((agency, list(roles), list(children)))
+        return "token"
+
+    async with httpx.AsyncClient() as client:
+        ctx = DemoContext(
+            client=client, scenario={}, base_urls={"children": "http://h:1"}, mint=mint, out=out
+        )
+        ctx.current = "children"
+        assert ctx.base_url("children") == "http://h:1"
+        assert ctx.auth("health", ["caseworker"], ["c1"]) == {"Authorization": "Bearer token"}
+        ctx.progress("registered 3 children")
+        with pytest.raises(DemoError, match="'plans' is not part of this run"):
+            ctx.base_url("plans")
+    assert minted == [("health", ["caseworker"], ["c1"])]
+    assert "children   registered 3 children" in out.getvalue()
+
+
+def test_a_package_without_a_demo_module_is_skipped_but_a_missing_package_is_not() -> None:
+    assert demo_step("sharing") is None  # oneplan_sharing is installed and has no demo
+    with pytest.raises(DemoError, match="oneplan_nosuchservice is not installed"):
+        demo_step("nosuchservice")
