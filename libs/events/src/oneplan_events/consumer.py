@@ -44,7 +44,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import ReturningInsert
 
-from oneplan_events.catalogue import CATALOGUE, Event, UnknownEventType, UnsupportedSchemaVersion
+from oneplan_events.catalogue import (
+    CATALOGUE,
+    Catalogue,
+    Event,
+    UnknownEventType,
+    UnsupportedSchemaVersion,
+)
 from oneplan_events.deadletters import park
 from oneplan_events.envelope import Envelope, MalformedEvent
 from oneplan_events.schema import inbox
@@ -64,6 +70,8 @@ _STOPPING: Final = "stopping"
 _REQUEST_ENDED: Final = frozenset({"404", "408", _STOPPING})
 _UNDECODABLE: Final = (MalformedEvent, UnknownEventType, UnsupportedSchemaVersion, ValidationError)
 _STOP: Final = object()
+# ``filter_subjects`` (several filters on one consumer) arrived in nats-server 2.10.
+_FILTER_SUBJECTS_SINCE: Final = (2, 10)
 
 
 class ConsumerConfigConflict(RuntimeError):
@@ -109,6 +117,12 @@ class DurableConsumer:
     (``oneplan.*.contribution.submitted``). Known types without a handler are acknowledged
     and ignored. ``max_deliver`` is enforced here, not by JetStream (whose limit would drop
     the message silently): at that delivery count the message is parked and terminated.
+    ``catalogue`` decodes the messages (a service with a private catalogue passes its own).
+
+    Several ``subjects`` use the consumer's ``filter_subjects`` on nats-server 2.10 and later.
+    Older servers ignore that field (the consumer would receive the whole stream), so there
+    the consumer filters on the narrowest wildcard covering every subject and acknowledges
+    and skips the messages matching none of them.
     """
 
     def __init__(
@@ -124,6 +138,7 @@ class DurableConsumer:
         max_deliver: int = 5,
         ack_wait: float = 30,
         backoff: Sequence[float] = (1, 5, 30),
+        catalogue: Catalogue = CATALOGUE,
     ) -> None:
         if batch < 1 or max_deliver < 1 or ack_wait <= 0 or not backoff or not subjects:
             raise ValueError("batch, max_deliver, ack_wait, backoff and subjects must be set")
@@ -134,6 +149,10 @@ class DurableConsumer:
         self.subjects = tuple(subjects)
         self._handlers = dict(handlers)
         self._resolved: dict[str, Handler | None] = {}
+        self._catalogue = catalogue
+        # Set by ensure_consumer from the server's version; until then, assume a current one.
+        self._filter_subjects_supported = True
+        self._wanted: dict[str, bool] = {}
         self.batch = batch
         self.max_deliver = max_deliver
         self.ack_wait = float(ack_wait)
@@ -154,8 +173,18 @@ class DurableConsumer:
         return not self._stopped.is_set()
 
     def consumer_config(self) -> ConsumerConfig:
-        """The JetStream configuration this consumer owns."""
+        """The JetStream configuration this consumer owns (on the server it last checked)."""
         single = len(self.subjects) == 1
+        if not single and not self._filter_subjects_supported:
+            return self._config(filter_subject=_covering_filter(self.subjects))
+        return self._config(
+            filter_subject=self.subjects[0] if single else None,
+            filter_subjects=None if single else list(self.subjects),
+        )
+
+    def _config(
+        self, *, filter_subject: str | None, filter_subjects: list[str] | None = None
+    ) -> ConsumerConfig:
         return ConsumerConfig(
             name=self.name,
             durable_name=self.name,
@@ -163,8 +192,8 @@ class DurableConsumer:
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.ack_wait,
             max_deliver=-1,
-            filter_subject=self.subjects[0] if single else None,
-            filter_subjects=None if single else list(self.subjects),
+            filter_subject=filter_subject,
+            filter_subjects=filter_subjects,
             max_ack_pending=max(1000, self.batch * 10),
         )
 
@@ -174,6 +203,7 @@ class DurableConsumer:
         ``pull_subscribe`` would bind to an existing durable and silently keep its old
         configuration (an old AckWait, an old filter); this compares and updates instead.
         """
+        self._filter_subjects_supported = _supports_filter_subjects(_connection(self._js))
         wanted = self.consumer_config()
         try:
             info = await self._js.consumer_info(self.stream, self.name)
@@ -343,9 +373,12 @@ class DurableConsumer:
     def _classify(self, messages: list[Msg]) -> _Batch:
         batch = _Batch()
         for msg in messages:
+            if not self._is_wanted(msg.subject):
+                batch.ack_only.append(msg)
+                continue
             try:
                 envelope = Envelope.from_nats(msg.subject, msg.headers, msg.data)
-                CATALOGUE.info(envelope.type)
+                self._catalogue.info(envelope.type)
             except _UNDECODABLE as error:
                 batch.park.append((msg, _header_id(msg), _reason(error)))
                 continue
@@ -354,12 +387,20 @@ class DurableConsumer:
                 batch.ack_only.append(msg)
                 continue
             try:
-                event = CATALOGUE.decode_envelope(envelope)
+                event = self._catalogue.decode_envelope(envelope)
             except _UNDECODABLE as error:
                 batch.park.append((msg, envelope.id, _reason(error)))
                 continue
             batch.apply.append(_Delivery(msg, envelope, event, handler))
         return batch
+
+    def _is_wanted(self, subject: str) -> bool:
+        """False for a message only an older server's wider filter let through."""
+        if self._filter_subjects_supported or len(self.subjects) == 1:
+            return True
+        if subject not in self._wanted:
+            self._wanted[subject] = any(_matches(wanted, subject) for wanted in self.subjects)
+        return self._wanted[subject]
 
     def _handler_for(self, event_type: str) -> Handler | None:
         if event_type not in self._resolved:
@@ -524,6 +565,38 @@ def _matches(pattern: str, subject: str) -> bool:
         if index >= len(parts) or part not in ("*", parts[index]):
             return False
     return len(parts) == len(wanted)
+
+
+def _covering_filter(subjects: Sequence[str]) -> str | None:
+    """The narrowest single filter matching every message any of ``subjects`` matches.
+
+    Same token count: position by position, the common token, else ``>`` when one of them
+    ends in ``>`` there, else ``*``. Otherwise the common leading tokens (short of the
+    shortest subject, since ``>`` needs one token) and ``>``. None means no filter.
+    """
+    split = [subject.split(".") for subject in subjects]
+    lengths = {len(tokens) for tokens in split}
+    if len(lengths) == 1:
+        covering = []
+        for column in zip(*split, strict=True):
+            if len(set(column)) == 1:
+                covering.append(column[0])
+            else:
+                covering.append(">" if ">" in column else "*")
+        return ".".join(covering)
+    prefix: list[str] = []
+    for column in zip(*split, strict=False):
+        if len(prefix) == min(lengths) - 1 or len(set(column)) > 1 or ">" in column:
+            break
+        prefix.append(column[0])
+    return ".".join([*prefix, ">"]) if prefix else None
+
+
+def _supports_filter_subjects(connection: Any) -> bool:
+    # Read on every ensure_consumer (each reconnect), so a server upgrade is picked up; while
+    # disconnected the version reads 0.0.0, but then ensure_consumer fails and is retried.
+    version = connection.connected_server_version
+    return (version.major, version.minor) >= _FILTER_SUBJECTS_SINCE
 
 
 def _config_drift(current: ConsumerConfig, wanted: ConsumerConfig) -> list[str]:

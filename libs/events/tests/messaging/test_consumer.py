@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import (
@@ -17,8 +19,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from oneplan_events.catalogue import Event
-from oneplan_events.consumer import DurableConsumer
+from oneplan_events.catalogue import (
+    CATALOGUE,
+    Catalogue,
+    DataClass,
+    Event,
+    register_contribution_events,
+)
+from oneplan_events.consumer import DurableConsumer, _covering_filter
 from oneplan_events.deadletters import list_dead_letters, replay_dead_letter
 from oneplan_events.envelope import Envelope
 from oneplan_events.schema import inbox
@@ -290,3 +298,102 @@ async def test_a_drifted_consumer_configuration_is_updated(harness: Harness) -> 
     assert config.ack_wait == 7
     assert config.filter_subject == f"oneplan.{harness.service}.contribution.>"
     assert config.max_deliver == -1
+
+
+async def test_a_private_catalogue_decodes_a_services_own_events(harness: Harness) -> None:
+    private = Catalogue()
+    note_type = f"oneplan.{harness.service}.note.recorded"
+
+    @private.register(note_type, DataClass.STORY, summary="A private test note was recorded.")
+    class NoteRecorded(Event):
+        note_id: uuid.UUID
+        title: str
+
+    assert note_type not in CATALOGUE
+    envelope = private.envelope_for(
+        NoteRecorded(note_id=uuid.uuid4(), title="private"),
+        source=f"/oneplan/{harness.service}",
+        subject=None,
+    )
+    await harness.publish(envelope)
+    own = harness.consumer("own", {note_type: record}, catalogue=private)
+    shared = harness.consumer("shared", {note_type: record})
+    await harness.until_projected(1)
+
+    async def parked_by_the_shared_catalogue() -> bool:
+        return shared.stats.parked == 1
+
+    await harness.eventually(parked_by_the_shared_catalogue, message="unknown type parked")
+    assert own.stats.applied == 1
+    assert await harness.projected() == [(envelope.id, "private")]
+
+
+async def test_several_subjects_receive_only_those_subjects(harness: Harness) -> None:
+    """Works on nats-server 2.9 (no ``filter_subjects``) and on 2.10+ alike."""
+    events = register_contribution_events(harness.service)
+    common = {
+        "contribution_id": uuid.uuid4(),
+        "child_id": uuid.uuid4(),
+        "section": "F",
+        "data_class": "education",
+        "author": "teacher-1",
+        "agency": "school",
+    }
+    submitted = events.submitted(**common, title="submitted", content="-")
+    revised = events.revised(**common, title="revised", content="-")
+    withdrawn = events.withdrawn(**common)
+    for event in (submitted, revised, withdrawn):
+        await harness.publish(
+            CATALOGUE.envelope_for(event, source=f"/oneplan/{harness.service}", subject=None)
+        )
+    prefix = f"oneplan.{harness.service}.contribution"
+    consumer = DurableConsumer(
+        harness.js,
+        harness.sessionmaker,
+        name="two_subjects",
+        stream=harness.stream.name,
+        subjects=[f"{prefix}.submitted", f"{prefix}.withdrawn"],
+        handlers={"oneplan.*.contribution.*": record},
+    )
+    harness.consumers.append((consumer, asyncio.create_task(consumer.run())))
+
+    async def all_handled() -> bool:
+        return consumer.stats.applied + consumer.stats.ignored >= 2
+
+    await harness.eventually(all_handled, message="both wanted events handled")
+    await asyncio.sleep(0.3)  # a message on the unwanted subject would be applied by now
+    projected = await harness.projected()
+    assert sorted(title for _, title in projected) == ["", "submitted"]
+    assert {event_id for event_id, _ in projected} == {
+        harness.published[0].id,
+        harness.published[2].id,
+    }
+    info = await harness.js.consumer_info(harness.stream.name, "two_subjects")
+    assert info.num_ack_pending == 0
+    version = harness.js._nc.connected_server_version
+    if (version.major, version.minor) < (2, 10):
+        assert info.config.filter_subject == f"{prefix}.*"
+        assert consumer.stats.ignored == 1  # the revision: delivered by the wider filter
+    else:
+        assert sorted(info.config.filter_subjects or []) == [
+            f"{prefix}.submitted",
+            f"{prefix}.withdrawn",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("subjects", "covering"),
+    [
+        (["a.b.c", "a.b.d"], "a.b.*"),
+        (["a.x.c", "a.y.d"], "a.*.*"),
+        (["a.b.>", "a.b.c"], "a.b.>"),
+        (["a.b", "a.b.c"], "a.>"),
+        (["a.b.c.d", "a.b.e"], "a.b.>"),
+        (["a.>", "b.c.d"], None),
+        (["a.b", "c.d"], "*.*"),
+    ],
+)
+def test_the_covering_filter_for_servers_before_2_10(
+    subjects: list[str], covering: str | None
+) -> None:
+    assert _covering_filter(subjects) == covering
