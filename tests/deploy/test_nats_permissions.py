@@ -18,6 +18,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
+from oneplan_kit import ServiceSettings
+from oneplan_kit.app import connect_nats, inbox_prefix_for
 from oneplan_testkit import NatsProcess
 from oneplan_testkit.ports import free_port
 
@@ -65,6 +67,7 @@ async def connect_as(server: NatsProcess, user: str) -> AsyncIterator[Connection
         server.url,
         user=user,
         password=f"test-{user}",
+        inbox_prefix=inbox_prefix_for(user),
         error_cb=on_error,
         allow_reconnect=False,
         connect_timeout=5,
@@ -152,3 +155,62 @@ async def test_jetstream_reads_follow_the_same_boundaries(deploy_nats: NatsProce
             )
         error = await transport.wait_for_error("permissions violation for publish")
         assert "referrals" in error
+
+
+async def test_a_service_may_not_subscribe_to_another_services_inboxes(
+    deploy_nats: NatsProcess,
+) -> None:
+    """Neither another service's inbox prefix nor the shared ``_INBOX.>`` is open to transport."""
+    for forbidden in ("_INBOX_plans.>", "_INBOX_plans.abc", "_INBOX.>"):
+        async with connect_as(deploy_nats, "transport") as transport:
+            await transport.client.subscribe(forbidden)
+            await transport.client.flush()
+            error = await transport.wait_for_error("permissions violation for subscription")
+        assert f'"{forbidden.lower()}"' in error
+
+
+async def test_another_service_cannot_see_jetstream_deliveries(
+    deploy_nats: NatsProcess,
+) -> None:
+    """Plans pulls from its stream into its own inbox; transport, listening on it, gets nothing."""
+    async with (
+        connect_as(deploy_nats, "plans") as plans,
+        connect_as(deploy_nats, "transport") as transport,
+    ):
+        plans_js = plans.client.jetstream(timeout=5)
+        await plans_js.add_stream(StreamConfig(name="PLANS", subjects=["oneplan.plans.>"]))
+        eavesdropper = await transport.client.subscribe("_INBOX_plans.>")
+        await transport.client.flush()
+        await plans_js.publish("oneplan.plans.plan.reviewed", b"{}", stream="PLANS")
+        subscription = await plans_js.pull_subscribe(
+            "oneplan.plans.plan.reviewed", durable="plans-own", stream="PLANS"
+        )
+        [message] = await subscription.fetch(1, timeout=5)
+        await message.ack()
+        assert message.reply.startswith("$JS.ACK.PLANS.")
+        assert await received(eavesdropper, seconds=0.5) is None
+        assert plans.errors == []
+
+
+async def test_the_kits_connection_consumes_jetstream_under_its_permissions(
+    deploy_nats: NatsProcess,
+) -> None:
+    """connect_nats (what every service runs) pulls and acks with its own inbox prefix only."""
+    url = f"nats://consent:test-consent@127.0.0.1:{deploy_nats.port}"
+    settings = ServiceSettings(env="development", nats_url=url, nats_connect_timeout=5.0)
+    async with connect_as(deploy_nats, "children") as children:
+        children_js = children.client.jetstream(timeout=5)
+        await children_js.add_stream(StreamConfig(name="CHILDREN", subjects=["oneplan.children.>"]))
+        await children_js.publish("oneplan.children.child.registered", b"{}", stream="CHILDREN")
+    client = await connect_nats(settings, "consent")
+    try:
+        consent_js = client.jetstream(timeout=5)
+        subscription = await consent_js.pull_subscribe(
+            "oneplan.children.>", durable="consent-children", stream="CHILDREN"
+        )
+        [message] = await subscription.fetch(1, timeout=5)
+        await message.ack_sync(timeout=5)
+        assert message.subject == "oneplan.children.child.registered"
+        assert client.new_inbox().startswith("_INBOX_consent.")
+    finally:
+        await client.close()

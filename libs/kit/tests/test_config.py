@@ -18,7 +18,13 @@ class ChildrenLikeSettings(ServiceSettings):
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ONEPLAN_ENV", "ONEPLAN_JWKS_URL", "ONEPLAN_NATS_URL", "KITCFG_DATABASE_URL"):
+    for name in (
+        "ONEPLAN_ENV",
+        "ONEPLAN_JWKS_URL",
+        "ONEPLAN_NATS_URL",
+        "KITCFG_DATABASE_URL",
+        "ONEPLAN_IDEMPOTENCY_RETENTION",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -30,6 +36,7 @@ def test_embedded_defaults_put_each_service_in_its_own_sqlite_file() -> None:
     assert settings.signing_key_path == Path("var/dev-signing-key.pem")
     assert settings.otlp_endpoint is None
     assert settings.stream_replicas == 1
+    assert settings.idempotency_retention == timedelta(hours=24)
 
 
 def test_prefixed_and_shared_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,3 +67,19 @@ def test_production_starts_with_a_jwks_url(monkeypatch: pytest.MonkeyPatch) -> N
     settings = ChildrenLikeSettings()
     assert not settings.uses_dev_signing_key
     assert not settings.is_development
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("3600", timedelta(hours=1)), ("P2D", timedelta(days=2))]
+)
+def test_the_idempotency_retention_is_read_in_seconds_or_iso_8601(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: timedelta
+) -> None:
+    monkeypatch.setenv("ONEPLAN_IDEMPOTENCY_RETENTION", raw)
+    assert ChildrenLikeSettings().idempotency_retention == expected
+
+
+def test_a_zero_idempotency_retention_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONEPLAN_IDEMPOTENCY_RETENTION", "0")
+    with pytest.raises(ValidationError):
+        ChildrenLikeSettings()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from oneplan_events.schema import BACKBONE_METADATA
+from oneplan_kit.idempotency import delete_expired_keys
+from oneplan_kit.schema import IDEMPOTENCY_KEYS
 
 
 async def _event_count(service: Any) -> int:
@@ -85,3 +89,58 @@ async def test_concurrent_duplicates_run_the_command_once(service: Any) -> None:
     assert created
     assert all(c == created[0] for c in created)
     assert await _event_count(service) == 1
+
+
+async def _keys(service: Any) -> set[str]:
+    async with service.runtime.sessionmaker() as session:
+        return set((await session.scalars(select(IDEMPOTENCY_KEYS.c.key))).all())
+
+
+async def test_keys_older_than_the_retention_are_deleted_and_then_run_again(
+    service: Any,
+) -> None:
+    body = {"name": "gear", "size": 2}
+    old = {**service.auth(), "Idempotency-Key": "old"}
+    fresh = {**service.auth(), "Idempotency-Key": "fresh"}
+    first = await service.client.post("/widgets", json=body, headers=old)
+    await service.client.post("/widgets", json=body, headers=fresh)
+    async with service.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(IDEMPOTENCY_KEYS)
+            .where(IDEMPOTENCY_KEYS.c.key == "old")
+            .values(created_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+
+    deleted = await delete_expired_keys(service.runtime.sessionmaker, timedelta(hours=24))
+
+    assert deleted == 1
+    assert await _keys(service) == {"fresh"}
+    retried = await service.client.post("/widgets", json=body, headers=old)
+    assert retried.status_code == 201
+    assert "idempotent-replayed" not in retried.headers
+    assert retried.json()["widget_id"] != first.json()["widget_id"]
+    replayed = await service.client.post("/widgets", json=body, headers=fresh)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert await _event_count(service) == 3
+
+
+async def test_the_running_service_forgets_keys_after_the_retention(
+    sqlite_url: str,
+    kit_nats: str,
+    make_settings: Callable[..., Any],
+    serve_service: Callable[..., Any],
+) -> None:
+    settings = make_settings(sqlite_url, kit_nats, idempotency_retention=timedelta(seconds=1))
+    async with serve_service(settings) as service:
+        headers = {**service.auth(), "Idempotency-Key": "short-lived"}
+        body = {"name": "gear", "size": 2}
+        first = await service.client.post("/widgets", json=body, headers=headers)
+        assert await _keys(service) == {"short-lived"}
+        for _ in range(100):  # the task runs every 0.25 s; give it up to 10 s
+            if not await _keys(service):
+                break
+            await asyncio.sleep(0.1)
+        assert await _keys(service) == set()
+        again = await service.client.post("/widgets", json=body, headers=headers)
+        assert again.status_code == 201
+        assert again.json()["widget_id"] != first.json()["widget_id"]

@@ -269,9 +269,13 @@ async def _cancelled(task: asyncio.Task[Any]) -> None:
         await task
 
 
-async def _serve(database_url: str, nats_url: str, name: str, options: Mapping[str, Any]) -> None:
+async def _serve(
+    database_url: str, nats_url: str, name: str, inbox_prefix: str, options: Mapping[str, Any]
+) -> None:
     engine = create_async_engine(database_url)
-    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    nc = await nats.connect(
+        nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, inbox_prefix=inbox_prefix
+    )
     relay = OutboxRelay(engine, nc.jetstream(), name=name, **options)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -294,10 +298,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="default")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--lease-ttl", type=float, default=10.0)
+    parser.add_argument(
+        "--inbox-prefix",
+        default="_INBOX",
+        help="reply inbox prefix; under deploy/nats permissions, the service's _INBOX_<service>",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     options = {"batch": args.batch, "lease_ttl": args.lease_ttl}
-    asyncio.run(_serve(args.database_url, args.nats_url, args.name, options))
+    asyncio.run(_serve(args.database_url, args.nats_url, args.name, args.inbox_prefix, options))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 The lifespan, in order: JSON logging and tracing; the database created if missing and migrated
 to head; the engine; NATS (reconnecting forever) and JetStream; the service's stream; then the
-outbox relay, the consumers and (when used) the consent replica as background tasks, and the
-service's ``on_startup`` hooks. Shutdown runs in reverse: consumers and replica stop (finishing
-the message in hand), the relay stops (finishing its batch), NATS drains, the engine is disposed.
+outbox relay, the consumers, (when used) the consent replica and the idempotency-key retention
+as background tasks, and the service's ``on_startup`` hooks. Shutdown runs in reverse: the
+retention task is cancelled, consumers and replica stop (finishing the message in hand), the relay
+stops (finishing its batch), NATS drains, the engine is disposed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -30,15 +32,16 @@ from oneplan_kit.config import ServiceSettings
 from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.errors import install_problem_handlers
 from oneplan_kit.health import health_router
-from oneplan_kit.idempotency import install_idempotency_handlers
+from oneplan_kit.idempotency import install_idempotency_handlers, keep_keys_within
 from oneplan_kit.logging import configure_logging, configure_telemetry, instrument_app
 from oneplan_kit.migrations import ensure_database, head_revisions, upgrade
 from oneplan_kit.runtime import Runtime, ServiceDefinition
 from oneplan_sharing.replica import ConsentReplica
 
-__all__ = ["connect_nats", "create_app"]
+__all__ = ["connect_nats", "create_app", "inbox_prefix_for"]
 
 _log = logging.getLogger("oneplan_kit.app")
+_SUBJECT_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
@@ -136,6 +139,8 @@ def _reensure(holder: dict[str, Runtime]) -> Awaitable[None] | None:
 
 def _start_background(runtime: Runtime) -> None:
     _spawn(runtime, "relay", runtime.relay.run())
+    retention = keep_keys_within(runtime.sessionmaker, runtime.settings.idempotency_retention)
+    _spawn(runtime, "idempotency_retention", retention)
     runtime.consumers = list(runtime.definition.consumers(runtime))
     for consumer in runtime.consumers:
         _spawn(runtime, f"consumer:{consumer.name}", consumer.run())
@@ -158,6 +163,7 @@ def _report_exit(task: asyncio.Task[Any]) -> None:
 async def _stop_background(runtime: Runtime) -> None:
     # Consumers first (they may still write and ack), then the replica, then the relay, so the
     # relay publishes whatever the last commands committed.
+    await _cancel(runtime, "idempotency_retention")
     grace = runtime.settings.shutdown_timeout
     stoppers: list[tuple[str, Callable[[], Any]]] = [
         (f"consumer:{c.name}", functools.partial(c.stop, grace)) for c in runtime.consumers
@@ -167,6 +173,16 @@ async def _stop_background(runtime: Runtime) -> None:
     stoppers.append(("relay", runtime.relay.stop))
     for name, stop in stoppers:
         await _stop_one(runtime, name, stop)
+
+
+async def _cancel(runtime: Runtime, name: str) -> None:
+    # For a task with no in-flight work worth finishing: an interrupted delete rolls back.
+    task = runtime.tasks.get(name)
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _stop_one(runtime: Runtime, name: str, stop: Callable[[], Any]) -> None:
@@ -200,6 +216,18 @@ async def _drain(nc: NATS, seconds: float) -> None:
         await nc.close()
 
 
+def inbox_prefix_for(service: str) -> str:
+    """The reply-inbox prefix of ``service``'s NATS connections: ``_INBOX_<service>``.
+
+    Why not the shared ``_INBOX``: JetStream delivers pulled messages and API replies to the
+    client's inboxes, and ``deploy/nats/accounts.conf`` lets each service user subscribe only to
+    its own ``_INBOX_<service>.>``, so no service can read another's deliveries.
+    """
+    if not _SUBJECT_TOKEN.match(service):
+        raise ValueError(f"a service name must be a plain subject token, not {service!r}")
+    return f"_INBOX_{service}"
+
+
 async def connect_nats(
     settings: ServiceSettings,
     service: str,
@@ -209,6 +237,7 @@ async def connect_nats(
     """Connect to ``settings.nats_url``, trying for ``nats_connect_timeout`` seconds.
 
     Once connected the client reconnects forever; disconnections and reconnections are logged.
+    Replies and JetStream deliveries arrive under :func:`inbox_prefix_for` ``(service)``.
     """
 
     client = NATS()
@@ -248,6 +277,7 @@ async def connect_nats(
             client.connect(
                 servers=[settings.nats_url],
                 name=f"oneplan-{service}",
+                inbox_prefix=inbox_prefix_for(service),
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
                 # nats-py annotates int but sleeps on the value; sub-second waits work.

@@ -16,6 +16,8 @@ import contextlib
 import os
 import re
 import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +51,8 @@ DEV_KEY_ID = "oneplan-dev"
 KNOWN_AGENCIES = frozenset({"send", "school", "health", "social_care", "transport", "family"})
 _AGENCY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _LEEWAY = timedelta(seconds=30)
+_CACHE_TTL = 60.0
+_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +137,59 @@ def issue_dev_token(
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": DEV_KEY_ID})
 
 
-class TokenVerifier:
-    """Validates bearer tokens for one service's settings (dev key or JWKS)."""
+class _VerifiedTokens:
+    """Tokens that passed verification, with their principal, for a short while (LRU-bounded).
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    Why: verifying an RS256 signature costs ~150 us of CPU, and a partner sends the same token
+    on every request. An entry never outlives the moment the verifier itself would refuse the
+    token (``exp`` plus the leeway) nor ``ttl`` seconds, so a key withdrawn from the JWKS stops
+    being honoured within ``ttl``. Only successes are stored: a refused token is checked afresh
+    every time.
+    """
+
+    def __init__(self, ttl: float, size: int, clock: Callable[[], float]) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        principal, valid_until = entry
+        if self._clock() >= valid_until:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return principal
+
+    def put(self, token: str, principal: Principal, claims: dict[str, Any]) -> None:
+        now = self._clock()
+        valid_until = min(float(claims["exp"]) + _LEEWAY.total_seconds(), now + self._ttl)
+        if valid_until <= now:
+            return
+        self._entries[token] = (principal, valid_until)
+        self._entries.move_to_end(token)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+class TokenVerifier:
+    """Validates bearer tokens for one service's settings (dev key or JWKS).
+
+    Successful verifications are remembered for at most ``cache_ttl`` seconds (and never past
+    the token's ``exp``), up to ``cache_size`` tokens; ``cache_size=0`` turns that off.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        cache_ttl: float = _CACHE_TTL,
+        cache_size: int = _CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings = settings
         self._public_key: rsa.RSAPublicKey | None = None
         self._jwks = (
@@ -144,12 +197,22 @@ class TokenVerifier:
             if settings.jwks_url
             else None
         )
+        self._verified = _VerifiedTokens(cache_ttl, cache_size, clock)
 
     async def verify(self, token: str) -> Principal:
         """The principal a token names; :class:`Unauthorized` for any token we do not accept."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        claims = await self._decode(token)
+        principal = _principal_from(claims)
+        self._verified.put(token, principal, claims)
+        return principal
+
+    async def _decode(self, token: str) -> dict[str, Any]:
         key = await self._key_for(token)
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
@@ -162,7 +225,7 @@ class TokenVerifier:
             raise Unauthorized("The token has expired.") from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"The token is not valid: {exc}") from exc
-        return _principal_from(claims)
+        return claims
 
     async def _key_for(self, token: str) -> Any:
         # Why check the header first: refuse alg "none" / HS256 before any key lookup, so a

@@ -35,6 +35,7 @@ class ServiceSettings(BaseSettings):
 
     Shared variables (no per-service prefix): ``ONEPLAN_ENV``, ``ONEPLAN_NATS_URL``,
     ``ONEPLAN_OTLP_ENDPOINT``, ``ONEPLAN_STREAM_REPLICAS``, ``ONEPLAN_DUPLICATE_WINDOW``,
+    ``ONEPLAN_IDEMPOTENCY_RETENTION``,
     ``ONEPLAN_JWT_ISSUER``, ``ONEPLAN_JWT_AUDIENCE``, ``ONEPLAN_JWKS_URL``,
     ``ONEPLAN_DEV_SIGNING_KEY``, ``ONEPLAN_VAR_DIR``, ``ONEPLAN_LOG_LEVEL``.
     Per service (prefixed): ``<PREFIX>DATABASE_URL``.
@@ -83,6 +84,12 @@ class ServiceSettings(BaseSettings):
     duplicate_window: timedelta = Field(
         default=timedelta(minutes=2),
         validation_alias=_shared("DUPLICATE_WINDOW", "duplicate_window"),
+    )
+    idempotency_retention: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        validation_alias=_shared("IDEMPOTENCY_RETENTION", "idempotency_retention"),
+        description="How long Idempotency-Key responses are kept; a later retry runs again.",
     )
     jwt_issuer: str = Field(
         default="oneplan-dev", validation_alias=_shared("JWT_ISSUER", "jwt_issuer")
@@ -137,7 +144,7 @@ class ServiceSettings(BaseSettings):
         assert self.dev_signing_key is not None  # set by _fill_defaults
         return self.dev_signing_key
 
-    @field_validator("duplicate_window", mode="before")
+    @field_validator("duplicate_window", "idempotency_retention", mode="before")
     @classmethod
     def _seconds_as_timedelta(cls, value: Any) -> Any:
         # Environment variables arrive as strings: accept "120" (seconds) beside ISO 8601.

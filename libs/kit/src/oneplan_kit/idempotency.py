@@ -15,19 +15,25 @@ as its events::
 A retry with the same key by the same principal gets the first response back (status, body,
 ``Location``, ``ETag``; plus ``Idempotent-Replayed: true``) and writes nothing. The same key with a
 different request is refused with 422. Without the header the endpoint runs normally.
+
+Keys are kept for ``ONEPLAN_IDEMPOTENCY_RETENTION`` (default 24 hours): :func:`keep_keys_within`
+runs beside every service (started by ``create_app``'s lifespan) and deletes older ones, so a
+retry after that runs the command again. Partners must retry within the retention.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, Header, Request, Response
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oneplan_kit.auth import CurrentPrincipal
 from oneplan_kit.errors import Conflict, ProblemError, ProblemResponse, problem_type
@@ -40,13 +46,18 @@ __all__ = [
     "REPLAYED_HEADER",
     "Idempotency",
     "IdempotencyDep",
+    "delete_expired_keys",
     "install_idempotency_handlers",
+    "keep_keys_within",
 ]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _REPLAYED_HEADERS = ("location", "etag", "content-type")
 _MAX_KEY_LENGTH = 255
+_MAX_PURGE_INTERVAL = timedelta(minutes=1)
+
+_log = logging.getLogger("oneplan_kit.idempotency")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +227,41 @@ def install_idempotency_handlers(app: FastAPI) -> None:
     """Register the handlers that answer replays and concurrent duplicates."""
     app.add_exception_handler(_Replay, _on_replay)
     app.add_exception_handler(_Race, _on_race)
+
+
+async def delete_expired_keys(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    retention: timedelta,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Delete idempotency keys created more than ``retention`` ago; the number deleted."""
+    cutoff = (now or datetime.now(UTC)) - retention
+    async with sessionmaker() as session, session.begin():
+        result = await session.execute(
+            delete(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.created_at < cutoff)
+        )
+    # A DELETE's result is a CursorResult; Session.execute is typed for any statement.
+    return cast("CursorResult[Any]", result).rowcount
+
+
+async def keep_keys_within(
+    sessionmaker: async_sessionmaker[AsyncSession], retention: timedelta
+) -> None:
+    """Run until cancelled: delete expired keys once a minute (or every quarter retention).
+
+    Why a background task and not a delete inside commands: a command's transaction stays as
+    short as before, and an idle service still forgets its keys. Several instances of a service
+    may all run it; the deletes are idempotent. A failed round (database down) is logged and
+    retried at the next one.
+    """
+    interval = min(_MAX_PURGE_INTERVAL, retention / 4).total_seconds()
+    while True:
+        try:
+            deleted = await delete_expired_keys(sessionmaker, retention)
+        except Exception:
+            _log.warning("deleting expired idempotency keys failed; will retry", exc_info=True)
+        else:
+            if deleted:
+                _log.info("deleted %d expired idempotency keys", deleted)
+        await asyncio.sleep(interval)

@@ -110,5 +110,12 @@ def configure_telemetry(service: str, otlp_endpoint: str | None) -> None:
 
 
 def instrument_app(app: FastAPI) -> None:
-    """Trace every request of ``app`` (health probes excluded)."""
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    """Trace every request of ``app`` with one server span (health probes excluded).
+
+    Why ``exclude_spans``: by default the ASGI instrumentation also opens an internal span for
+    every ``receive`` and ``send`` message (three or more per request), which doubled the
+    tracing cost of a small request and says nothing the server span does not.
+    """
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"]
+    )
