@@ -5,11 +5,16 @@ Contenders, run side by side on the same PostgreSQL (rounds interleaved, median 
 * ``EventStore.append``: one command = ``engine.begin()`` from SQLAlchemy's pool, one append
   of one event (event row + outbox row, version check), commit;
 * raw asyncpg: the same transaction shape written by hand (an asyncpg pool, BEGIN, insert the
-  event, insert the outbox row, COMMIT), serialising the same envelope;
+  event, insert the outbox row, COMMIT), serialising the same envelope, into the same tables
+  (so it pays for the outbox's NOTIFY trigger too);
+* raw asyncpg, no NOTIFY trigger: the same, with the trigger disabled for that contender's round
+  only, so the ratio also shows what the relay's wake-up costs (NOTIFY takes a global lock at
+  commit); it is re-enabled before the next round and the ``EventStore`` round checks it is on;
 * the ``eventsourcing`` library (POSTGRES persistence) saving an aggregate with one new event,
   8 threads (its API is synchronous).
 
-Targets: at least 2x eventsourcing and at least 60% of raw asyncpg.
+Targets: at least 2x eventsourcing and at least 60% of raw asyncpg (the raw asyncpg with the
+trigger: the store's contract includes the wake-up).
 
     uv run python bench/bench_append.py        # BENCH_DATABASE_URL, BENCH_ROUNDS, BENCH_COMMANDS
 """
@@ -47,6 +52,10 @@ from _common import (
 from oneplan_events.store import EventStore, metadata_of
 
 WRITERS = 8
+ONEPLAN = "EventStore.append (SQLAlchemy pool)"
+RAW = "raw asyncpg"
+RAW_NO_NOTIFY = "raw asyncpg, no NOTIFY trigger"
+EVENTSOURCING = "eventsourcing 9.5 (POSTGRES)"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 COMMANDS_PER_WRITER = int(os.environ.get("BENCH_COMMANDS", "400"))
 
@@ -67,7 +76,30 @@ async def truncate(engine: AsyncEngine) -> None:
         await conn.execute(text("TRUNCATE event_store, outbox RESTART IDENTITY"))
 
 
+async def notify_trigger_enabled(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        state = await conn.scalar(
+            text(
+                # tgenabled is the internal "char" type, which asyncpg returns as bytes.
+                "SELECT tgenabled::text FROM pg_trigger "
+                "WHERE tgrelid = 'outbox'::regclass AND tgname = 'outbox_notify'"
+            )
+        )
+    # 'O' = fires in the default (origin) replication role; 'D' = disabled; None = missing.
+    return bool(state == "O")
+
+
+async def set_notify_trigger(engine: AsyncEngine, enabled: bool) -> None:
+    # The same tables, indexes and sequences for both raw contenders: only the trigger differs.
+    action = "ENABLE" if enabled else "DISABLE"
+    async with engine.begin() as conn:
+        await conn.execute(text(f"ALTER TABLE outbox {action} TRIGGER outbox_notify"))
+
+
 async def oneplan_round(engine: AsyncEngine, round_no: int) -> float:
+    # The store must always be measured as deployed, i.e. with the relay's wake-up trigger.
+    if not await notify_trigger_enabled(engine):
+        raise RuntimeError("the outbox NOTIFY trigger is not enabled for the EventStore round")
     store = EventStore()
 
     async def writer(w: int) -> None:
@@ -79,9 +111,9 @@ async def oneplan_round(engine: AsyncEngine, round_no: int) -> float:
     return await timed(writer)
 
 
-async def raw_round(pool: asyncpg.Pool, round_no: int) -> float:
+async def raw_round(pool: asyncpg.Pool, label: str, round_no: int) -> float:
     async def writer(w: int) -> None:
-        stream_id = f"item/raw-{round_no}-{w}"
+        stream_id = f"item/{label}-{round_no}-{w}"
         for version in range(COMMANDS_PER_WRITER):
             event = envelope(stream_id, version)
             headers, body = event.to_nats()
@@ -169,20 +201,22 @@ async def main() -> None:
     engine = await fresh_backbone(pool_size=WRITERS)
     pool = await asyncpg.create_pool(asyncpg_dsn(), min_size=WRITERS, max_size=WRITERS)
     app = eventsourcing_app()
-    rates: dict[str, list[float]] = {"EventStore.append (SQLAlchemy pool)": [], "raw asyncpg": []}
-    rates["eventsourcing 9.5 (POSTGRES)"] = []
+    rates: dict[str, list[float]] = {ONEPLAN: [], RAW: [], RAW_NO_NOTIFY: [], EVENTSOURCING: []}
     loop = asyncio.get_running_loop()
     try:
         for round_no in range(ROUNDS):
             await truncate(engine)
-            rates["EventStore.append (SQLAlchemy pool)"].append(
-                await oneplan_round(engine, round_no)
-            )
+            rates[ONEPLAN].append(await oneplan_round(engine, round_no))
             await truncate(engine)
-            rates["raw asyncpg"].append(await raw_round(pool, round_no))
-            rates["eventsourcing 9.5 (POSTGRES)"].append(
-                await loop.run_in_executor(None, eventsourcing_round, app)
-            )
+            rates[RAW].append(await raw_round(pool, "raw", round_no))
+            await truncate(engine)
+            await set_notify_trigger(engine, enabled=False)
+            try:
+                rates[RAW_NO_NOTIFY].append(await raw_round(pool, "raw-quiet", round_no))
+            finally:
+                # Re-enabled even on failure: the database keeps the store's deployed shape.
+                await set_notify_trigger(engine, enabled=True)
+            rates[EVENTSOURCING].append(await loop.run_in_executor(None, eventsourcing_round, app))
     finally:
         await pool.close()
         await engine.dispose()
@@ -192,7 +226,7 @@ async def main() -> None:
         f"per transaction, {ROUNDS} rounds (commands/s)",
         "cmd/s",
         [Result(name, values) for name, values in rates.items()],
-        ["raw asyncpg", "eventsourcing 9.5 (POSTGRES)"],
+        [RAW, RAW_NO_NOTIFY, EVENTSOURCING],
     )
 
 
