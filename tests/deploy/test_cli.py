@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,6 +81,24 @@ def test_migrate_then_list_dead_letters(checkout: Path) -> None:
     assert (checkout / "var" / "children.db").exists()
     assert run("migrate", "children")[0] == 0  # a second run finds the database at head
     assert run("deadletters", "list", "children") == (0, "children: no dead letters\n")
+
+
+def test_a_dead_letter_replay_is_requested_in_the_database_without_nats(checkout: Path) -> None:
+    assert run("migrate", "children")[0] == 0
+    with sqlite3.connect(checkout / "var" / "children.db") as db:
+        db.execute(
+            "INSERT INTO dead_letters (consumer, event_id, subject, headers, body, error, "
+            "deliveries, parked_at) VALUES ('children-test', NULL, 'oneplan.x.y.happened', '{}', "
+            "x'7b7d', 'boom', 5, '2026-11-24 10:00:00.000000')"
+        )
+
+    code, out = run("deadletters", "replay", "children", "1")
+    assert code == 0
+    assert "applies it" in out
+    listing = run("deadletters", "list", "children")[1]
+    assert "replay requested" in listing
+    assert "boom" in listing
+    assert run("deadletters", "replay", "children", "7")[0] == 2
 
 
 def test_unknown_service_is_a_usage_error(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from oneplan_events.catalogue import CATALOGUE, DataClass, Event, UnknownEventType
     from oneplan_events.consumer import DurableConsumer, Handler
-    from oneplan_events.deadletters import list_dead_letters, replay_dead_letter
+    from oneplan_events.deadletters import list_dead_letters, request_replay
     from oneplan_events.envelope import Envelope, MalformedEvent
     from oneplan_events.streams import STREAMS, StreamSpec, ensure_stream, replay_stream
     from oneplan_events.tracing import configure_tracing, publish_span
@@ -36,7 +36,7 @@ _EXPORTS = {
     "DurableConsumer": "consumer",
     "Handler": "consumer",
     "list_dead_letters": "deadletters",
-    "replay_dead_letter": "deadletters",
+    "request_replay": "deadletters",
     "Envelope": "envelope",
     "MalformedEvent": "envelope",
     "STREAMS": "streams",
@@ -62,8 +62,8 @@ __all__ = [
     "ensure_stream",
     "list_dead_letters",
     "publish_span",
-    "replay_dead_letter",
     "replay_stream",
+    "request_replay",
 ]
 
 

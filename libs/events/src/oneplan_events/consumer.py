@@ -15,6 +15,12 @@ failing one; a failing event is nak'ed with a backoff delay, and parked when its
 count reaches ``max_deliver``. A redelivered or re-published event is skipped by the inbox, so
 every event is applied exactly once whatever JetStream delivers.
 
+A parked message is replayed by the consumer itself, not by publishing it again (a service
+may publish only its own subjects, and a publish would reach every other consumer too): an
+operator marks the dead letter (:func:`oneplan_events.deadletters.request_replay`), and the
+pull loop, between batches and at most every ``replay_every`` seconds, applies this
+consumer's requested letters through the same decoding, inbox claim and handler transaction.
+
 The pull loop keeps one pull request outstanding with an idle heartbeat and processes
 messages as they arrive (low latency), re-issuing the request when it completes, expires, or
 goes silent. Silence (no heartbeat) is what a server restart looks like to a pull request:
@@ -39,7 +45,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import ReturningInsert
@@ -51,9 +57,9 @@ from oneplan_events.catalogue import (
     UnknownEventType,
     UnsupportedSchemaVersion,
 )
-from oneplan_events.deadletters import park
+from oneplan_events.deadletters import DeadLetter, dead_letter_from_row, park
 from oneplan_events.envelope import Envelope, MalformedEvent
-from oneplan_events.schema import inbox
+from oneplan_events.schema import dead_letters, inbox
 from oneplan_events.tracing import process_span
 
 __all__ = ["ConsumerConfigConflict", "ConsumerStats", "DurableConsumer", "Handler"]
@@ -89,18 +95,44 @@ class ConsumerStats:
     retried: int = 0
     batches: int = 0
     pulls_lost: int = 0
+    replayed: int = 0
+    replays_failed: int = 0
+
+
+@dataclass(slots=True)
+class _Decoded:
+    """A message read into an event this consumer has a handler for."""
+
+    envelope: Envelope
+    event: Event
+    handler: Handler
+    headers: Mapping[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Unreadable:
+    """A message that cannot be applied: malformed, of an unknown type, or invalid."""
+
+    event_id: str | None
+    reason: str
 
 
 @dataclass(slots=True)
 class _Delivery:
     msg: Msg
-    envelope: Envelope
-    event: Event
-    handler: Handler
+    decoded: _Decoded
+
+    @property
+    def envelope(self) -> Envelope:
+        return self.decoded.envelope
 
     @property
     def num_delivered(self) -> int:
         return int(self.msg.metadata.num_delivered)
+
+
+class _NotReplayable(Exception):
+    """A requested dead letter still cannot be applied; the message says why."""
 
 
 @dataclass(slots=True)
@@ -118,6 +150,8 @@ class DurableConsumer:
     and ignored. ``max_deliver`` is enforced here, not by JetStream (whose limit would drop
     the message silently): at that delivery count the message is parked and terminated.
     ``catalogue`` decodes the messages (a service with a private catalogue passes its own).
+    ``replay_every`` is how often (seconds) the pull loop looks for replay requests of this
+    consumer's dead letters.
 
     Several ``subjects`` use the consumer's ``filter_subjects`` on nats-server 2.10 and later.
     Older servers ignore that field (the consumer would receive the whole stream), so there
@@ -139,9 +173,12 @@ class DurableConsumer:
         ack_wait: float = 30,
         backoff: Sequence[float] = (1, 5, 30),
         catalogue: Catalogue = CATALOGUE,
+        replay_every: float = 1.0,
     ) -> None:
         if batch < 1 or max_deliver < 1 or ack_wait <= 0 or not backoff or not subjects:
             raise ValueError("batch, max_deliver, ack_wait, backoff and subjects must be set")
+        if replay_every <= 0:
+            raise ValueError("replay_every must be positive")
         self._js = js
         self._sessionmaker = sessionmaker
         self.name = name
@@ -161,6 +198,9 @@ class DurableConsumer:
         # fetch long enough to be redelivered; the heartbeat reveals a request the server lost.
         self._expires = min(self.ack_wait / 3, 10.0)
         self._heartbeat = min(self._expires / 4, 1.0)
+        self._silence = 2 * self._heartbeat + 0.5
+        self.replay_every = float(replay_every)
+        self._replay_due = 0.0
         self.stats = ConsumerStats()
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._stop_requested = asyncio.Event()
@@ -228,6 +268,7 @@ class DurableConsumer:
             raise RuntimeError(f"consumer {self.name} is already running")
         self._stopped.clear()
         self._stop_requested.clear()
+        self._replay_due = 0.0
         connection = _connection(self._js)
         inbox_subject = connection.new_inbox()
         subscription = await connection.subscribe(inbox_subject, cb=self._queue.put)
@@ -287,10 +328,15 @@ class DurableConsumer:
             logger.warning("consumer %s: pull request failed: %r", self.name, error)
             await self._recover()
             return
+        loop = asyncio.get_running_loop()
         received = 0
+        silent_after = loop.time() + self._silence
         while received < self.batch and not self._stop_requested.is_set():
-            first = await self._next(wait=2 * self._heartbeat + 0.5)
+            await self._replay_requested_when_due()
+            first = await self._next(wait=min(silent_after, self._replay_due) - loop.time())
             if first is None:
+                if loop.time() < silent_after:
+                    continue  # woke to look for replay requests, not a silent pull
                 self.stats.pulls_lost += 1
                 await self._recover()
                 return
@@ -304,10 +350,12 @@ class DurableConsumer:
                     logger.warning("consumer %s: pull refused with status %s", self.name, ended)
                     await self._sleep(0.5)
                 return
+            silent_after = loop.time() + self._silence
 
     async def _next(self, wait: float) -> Msg | object | None:
         try:
-            return await asyncio.wait_for(self._queue.get(), wait)
+            # Never a zero timeout: wait_for would then time out even with a message queued.
+            return await asyncio.wait_for(self._queue.get(), max(wait, 0.01))
         except TimeoutError:
             return None
 
@@ -373,26 +421,35 @@ class DurableConsumer:
     def _classify(self, messages: list[Msg]) -> _Batch:
         batch = _Batch()
         for msg in messages:
-            if not self._is_wanted(msg.subject):
+            read = self._read(msg.subject, msg.headers, msg.data)
+            if read is None:
                 batch.ack_only.append(msg)
-                continue
-            try:
-                envelope = Envelope.from_nats(msg.subject, msg.headers, msg.data)
-                self._catalogue.info(envelope.type)
-            except _UNDECODABLE as error:
-                batch.park.append((msg, _header_id(msg), _reason(error)))
-                continue
-            handler = self._handler_for(envelope.type)
-            if handler is None:
-                batch.ack_only.append(msg)
-                continue
-            try:
-                event = self._catalogue.decode_envelope(envelope)
-            except _UNDECODABLE as error:
-                batch.park.append((msg, envelope.id, _reason(error)))
-                continue
-            batch.apply.append(_Delivery(msg, envelope, event, handler))
+            elif isinstance(read, _Unreadable):
+                batch.park.append((msg, read.event_id, read.reason))
+            else:
+                batch.apply.append(_Delivery(msg, read))
         return batch
+
+    def _read(
+        self, subject: str, headers: Mapping[str, str] | None, body: bytes
+    ) -> _Decoded | _Unreadable | None:
+        """A message as this consumer sees it; None when it is not this consumer's to apply
+        (outside its subjects, or a known type it has no handler for)."""
+        if not self._is_wanted(subject):
+            return None
+        try:
+            envelope = Envelope.from_nats(subject, headers, body)
+            self._catalogue.info(envelope.type)
+        except _UNDECODABLE as error:
+            return _Unreadable(_header_id(headers), _reason(error))
+        handler = self._handler_for(envelope.type)
+        if handler is None:
+            return None
+        try:
+            event = self._catalogue.decode_envelope(envelope)
+        except _UNDECODABLE as error:
+            return _Unreadable(envelope.id, _reason(error))
+        return _Decoded(envelope, event, handler, headers)
 
     def _is_wanted(self, subject: str) -> bool:
         """False for a message only an older server's wider filter let through."""
@@ -450,14 +507,19 @@ class DurableConsumer:
 
     async def _apply_in_one_transaction(self, deliveries: list[_Delivery]) -> tuple[int, int]:
         async with self._sessionmaker() as session, session.begin():
-            claimed = await self._claim(session, [d.envelope.id for d in deliveries])
-            applied = 0
-            for delivery in deliveries:
-                if delivery.envelope.id in claimed:
-                    claimed.discard(delivery.envelope.id)  # the same id twice in one batch
-                    await self._handle(delivery, session)
-                    applied += 1
+            applied = await self._apply_in(session, [d.decoded for d in deliveries])
         return applied, len(deliveries) - applied
+
+    async def _apply_in(self, session: AsyncSession, decoded: Sequence[_Decoded]) -> int:
+        """Claim the inbox rows and run the handlers of the events claimed; how many ran."""
+        claimed = await self._claim(session, [d.envelope.id for d in decoded])
+        applied = 0
+        for item in decoded:
+            if item.envelope.id in claimed:
+                claimed.discard(item.envelope.id)  # the same id twice in one batch
+                await self._handle(item, session)
+                applied += 1
+        return applied
 
     async def _claim(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
         """Insert the inbox rows first; the ids returned are the ones not processed before.
@@ -522,9 +584,133 @@ class DurableConsumer:
         )
         return set(result.scalars())
 
-    async def _handle(self, delivery: _Delivery, session: AsyncSession) -> None:
-        with process_span(delivery.envelope, delivery.msg.headers):
-            await delivery.handler(delivery.event, delivery.envelope, session)
+    async def _handle(self, decoded: _Decoded, session: AsyncSession) -> None:
+        with process_span(decoded.envelope, decoded.headers):
+            await decoded.handler(decoded.event, decoded.envelope, session)
+
+    async def _replay_requested_when_due(self) -> None:
+        """Apply this consumer's dead letters an operator asked to replay (when it is time to
+        look again: one indexed query every ``replay_every`` seconds at most)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._replay_due:
+            return
+        self._replay_due = loop.time() + self.replay_every
+        try:
+            async with self._sessionmaker() as session:
+                requested = list(
+                    await session.scalars(
+                        select(dead_letters.c.id)
+                        .where(*self._replay_pending())
+                        .order_by(dead_letters.c.id)
+                        .limit(self.batch)
+                    )
+                )
+        except Exception as error:
+            logger.warning("consumer %s: cannot look for replay requests: %r", self.name, error)
+            return
+        for letter_id in requested:
+            if self._stop_requested.is_set():
+                return
+            await self._replay(letter_id)
+
+    def _replay_pending(self) -> tuple[Any, ...]:
+        return (
+            dead_letters.c.consumer == self.name,
+            dead_letters.c.replay_requested_at.is_not(None),
+            dead_letters.c.replayed_at.is_(None),
+        )
+
+    async def _replay(self, letter_id: int) -> None:
+        """Apply one requested dead letter as a delivery would be, and mark it replayed.
+
+        PostgreSQL: the row is locked (SKIP LOCKED) for the transaction, so two instances
+        never replay one letter at once; on SQLite the single writer and the inbox claim
+        keep it exactly once (the second finds the event claimed and only marks it).
+        """
+        letter: DeadLetter | None = None
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                letter = await self._lock_pending(session, letter_id)
+                if letter is None:
+                    return  # replayed or taken by another instance meanwhile
+                applied = await self._apply_letter(session, letter)
+        except Exception as error:
+            if letter is None:
+                logger.warning("consumer %s: cannot replay %d: %r", self.name, letter_id, error)
+                return
+            reason = str(error) if isinstance(error, _NotReplayable) else _reason(error)
+            await self._replay_failed(letter, reason)
+            return
+        self.stats.replayed += 1
+        if applied:
+            self.stats.applied += 1
+        else:
+            self.stats.duplicates += 1
+        logger.info(
+            "consumer %s: replayed dead letter %d (%s)%s",
+            self.name,
+            letter.id,
+            letter.event_id,
+            "" if applied else ": applied before, handler not run",
+        )
+
+    async def _lock_pending(self, session: AsyncSession, letter_id: int) -> DeadLetter | None:
+        query = (
+            select(dead_letters)
+            .where(dead_letters.c.id == letter_id, *self._replay_pending())
+            .with_for_update(skip_locked=True)
+        )
+        row = (await session.execute(query)).mappings().one_or_none()
+        return None if row is None else dead_letter_from_row(row)
+
+    async def _apply_letter(self, session: AsyncSession, letter: DeadLetter) -> bool:
+        """Decode and apply ``letter`` in ``session`` and mark it replayed; True when the
+        handler ran, False when the event was in the inbox already."""
+        read = self._read(letter.subject, letter.headers, letter.body)
+        if read is None:
+            raise _NotReplayable(
+                f"NoHandler: consumer {self.name} no longer handles {letter.subject}"
+            )
+        if isinstance(read, _Unreadable):
+            raise _NotReplayable(read.reason)
+        applied = await self._apply_in(session, [read])
+        await session.execute(
+            update(dead_letters)
+            .where(dead_letters.c.id == letter.id)
+            .values(replayed_at=datetime.now(UTC))
+        )
+        return applied > 0
+
+    async def _replay_failed(self, letter: DeadLetter, reason: str) -> None:
+        """The letter stays parked with the new reason; the request is cleared so it is not
+        retried every second (the operator asks again once the cause is fixed)."""
+        self.stats.replays_failed += 1
+        logger.warning(
+            "consumer %s: replay of dead letter %d (%s) failed: %s",
+            self.name,
+            letter.id,
+            letter.event_id,
+            reason,
+        )
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(dead_letters)
+                    .where(dead_letters.c.id == letter.id, *self._replay_pending())
+                    .values(
+                        error=reason,
+                        deliveries=dead_letters.c.deliveries + 1,
+                        replay_requested_at=None,
+                    )
+                )
+        except Exception as error:
+            # The request stays; it is tried again at the next look.
+            logger.warning(
+                "consumer %s: cannot record the failed replay of %d: %r",
+                self.name,
+                letter.id,
+                error,
+            )
 
     def _delay(self, msg: Msg) -> float:
         attempt = int(msg.metadata.num_delivered)
@@ -550,9 +736,9 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _header_id(msg: Msg) -> str | None:
-    headers = {key.lower(): value for key, value in (msg.headers or {}).items()}
-    value = headers.get("ce-id")
+def _header_id(headers: Mapping[str, str] | None) -> str | None:
+    lowered = {key.lower(): value for key, value in (headers or {}).items()}
+    value = lowered.get("ce-id")
     return value[:36] if value else None
 
 

@@ -1,27 +1,32 @@
-"""Dead letters: messages a consumer gave up on, kept whole, listed and replayable."""
+"""Dead letters: messages a consumer gave up on, kept whole, listed and replayable.
+
+A replay publishes nothing. :func:`request_replay` only marks the letter; the running
+consumer that parked it (:class:`oneplan_events.consumer.DurableConsumer`, same name) picks
+the request up within about a second and applies the stored message itself, through the same
+decoding, inbox claim and handler transaction as a delivery. So a replay needs no permission
+to publish another service's subjects, and reaches only the consumer that parked it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from sqlalchemy import RowMapping, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oneplan_events.envelope import MSG_ID_HEADER
 from oneplan_events.schema import dead_letters
 
 __all__ = [
     "DeadLetter",
+    "DeadLetterAlreadyReplayed",
     "DeadLetterNotFound",
     "list_dead_letters",
     "park",
-    "replay_dead_letter",
+    "request_replay",
 ]
 
 
@@ -29,9 +34,20 @@ class DeadLetterNotFound(LookupError):
     """No dead letter has this id."""
 
 
+class DeadLetterAlreadyReplayed(ValueError):
+    """The dead letter was replayed already; it cannot be replayed twice."""
+
+    def __init__(self, letter: DeadLetter) -> None:
+        super().__init__(
+            f"dead letter {letter.id} of {letter.consumer} was already replayed "
+            f"at {letter.replayed_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        self.letter = letter
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A parked message: what arrived, why it was parked, and whether it was replayed."""
+    """A parked message: what arrived, why it was parked, and where its replay stands."""
 
     id: int
     consumer: str
@@ -42,7 +58,17 @@ class DeadLetter:
     error: str
     deliveries: int
     parked_at: datetime
+    replay_requested_at: datetime | None
     replayed_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        """``parked``, ``replay requested`` (waiting for its consumer) or ``replayed``."""
+        if self.replayed_at is not None:
+            return "replayed"
+        if self.replay_requested_at is not None:
+            return "replay requested"
+        return "parked"
 
 
 async def park(
@@ -80,48 +106,56 @@ async def park(
 async def list_dead_letters(
     session: AsyncSession, consumer: str | None = None, *, include_replayed: bool = False
 ) -> list[DeadLetter]:
-    """Dead letters, oldest first; of one consumer when given; unreplayed ones unless asked."""
+    """Dead letters, oldest first; of one consumer when given; unreplayed ones unless asked.
+
+    A letter whose replay was requested but not yet applied is listed (``state`` says so).
+    """
     query = select(dead_letters).order_by(dead_letters.c.id)
     if consumer is not None:
         query = query.where(dead_letters.c.consumer == consumer)
     if not include_replayed:
         query = query.where(dead_letters.c.replayed_at.is_(None))
     rows = (await session.execute(query)).mappings()
-    return [_dead_letter(row) for row in rows]
+    return [dead_letter_from_row(row) for row in rows]
 
 
-async def replay_dead_letter(
-    session: AsyncSession, js: JetStreamContext, dead_letter_id: int
-) -> DeadLetter:
-    """Publish the parked message again, as it arrived, and mark it replayed.
+async def request_replay(session: AsyncSession, dead_letter_id: int) -> DeadLetter:
+    """Ask the consumer that parked this letter to apply it again; the caller commits.
 
-    The message gets a fresh ``Nats-Msg-Id`` (the event id plus a suffix) so that the
-    stream's duplicate window does not drop it; its ``ce-id`` is unchanged, so a consumer that
-    applied the event already skips it by its inbox. The caller commits ``replayed_at``; if it
-    does not, the replay is simply done again later, harmlessly.
+    Raises :class:`DeadLetterNotFound` for an unknown id and
+    :class:`DeadLetterAlreadyReplayed` for one replayed already. A request still waiting is
+    returned as it is. The consumer sets ``replayed_at`` once it applied the message (or found
+    the event applied already); when the message fails again it stays parked with the new
+    error and the request is cleared, to be asked again once the cause is fixed.
     """
-    row = (
-        (await session.execute(select(dead_letters).where(dead_letters.c.id == dead_letter_id)))
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
+    letter = await _find(session, dead_letter_id)
+    if letter is None:
         raise DeadLetterNotFound(dead_letter_id)
-    letter = _dead_letter(row)
-    headers = {key: value for key, value in letter.headers.items() if key != MSG_ID_HEADER}
-    original = letter.event_id or str(letter.id)
-    headers[MSG_ID_HEADER] = f"{original}~replay-{uuid.uuid4().hex[:12]}"
-    await js.publish(letter.subject, letter.body, headers=headers)
-    replayed_at = datetime.now(UTC)
-    await session.execute(
+    if letter.replayed_at is not None:
+        raise DeadLetterAlreadyReplayed(letter)
+    if letter.replay_requested_at is not None:
+        return letter
+    requested_at = datetime.now(UTC)
+    # Conditional: a consumer replaying it between our read and this write keeps its result.
+    marked = await session.execute(
         update(dead_letters)
-        .where(dead_letters.c.id == dead_letter_id)
-        .values(replayed_at=replayed_at)
+        .where(dead_letters.c.id == dead_letter_id, dead_letters.c.replayed_at.is_(None))
+        .values(replay_requested_at=requested_at)
+        .returning(dead_letters.c.id)
     )
-    return dataclasses.replace(letter, replayed_at=replayed_at)
+    if marked.scalar_one_or_none() is None:
+        raise DeadLetterAlreadyReplayed(await _find(session, dead_letter_id) or letter)
+    return dataclasses.replace(letter, replay_requested_at=requested_at)
 
 
-def _dead_letter(row: RowMapping) -> DeadLetter:
+async def _find(session: AsyncSession, dead_letter_id: int) -> DeadLetter | None:
+    query = select(dead_letters).where(dead_letters.c.id == dead_letter_id)
+    row = (await session.execute(query)).mappings().one_or_none()
+    return None if row is None else dead_letter_from_row(row)
+
+
+def dead_letter_from_row(row: RowMapping) -> DeadLetter:
+    """A :class:`DeadLetter` from a ``dead_letters`` row (every column selected)."""
     return DeadLetter(
         id=row["id"],
         consumer=row["consumer"],
@@ -132,5 +166,6 @@ def _dead_letter(row: RowMapping) -> DeadLetter:
         error=row["error"],
         deliveries=row["deliveries"],
         parked_at=row["parked_at"],
+        replay_requested_at=row["replay_requested_at"],
         replayed_at=row["replayed_at"],
     )

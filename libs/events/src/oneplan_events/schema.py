@@ -154,8 +154,21 @@ dead_letters = Table(
     Column("error", Text, nullable=False),
     Column("deliveries", Integer, nullable=False),
     Column("parked_at", _Timestamp, nullable=False),
+    # Set by an operator (request_replay); the consumer that parked the message applies it
+    # again itself and sets replayed_at, or clears this when it fails again.
+    Column("replay_requested_at", _Timestamp, nullable=True),
     Column("replayed_at", _Timestamp, nullable=True),
     Index(None, "consumer", "parked_at"),
+)
+# Every running consumer looks for its pending replay requests about once a second: a partial
+# index keeps that query as small as the handful of letters waiting.
+Index(
+    "ix_dead_letters_replay_pending",
+    dead_letters.c.consumer,
+    postgresql_where=dead_letters.c.replay_requested_at.is_not(None)
+    & dead_letters.c.replayed_at.is_(None),
+    sqlite_where=dead_letters.c.replay_requested_at.is_not(None)
+    & dead_letters.c.replayed_at.is_(None),
 )
 
 relay_lease = Table(

@@ -6,7 +6,7 @@
     oneplan migrate [SERVICE ...]
     oneplan republish SERVICE [--after-position TX:POSITION] [--nats-url URL]
     oneplan deadletters list SERVICE [--consumer NAME] [--all]
-    oneplan deadletters replay SERVICE ID [--nats-url URL]
+    oneplan deadletters replay SERVICE ID
 
 Exit codes: 0 success, 1 the work failed (a service died, a step failed), 2 bad usage or a
 missing prerequisite (the message says what to do).
@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
@@ -32,6 +32,9 @@ from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.demo import DEFAULT_BASE_URL_TEMPLATE, DemoError, run_demo
 from oneplan_kit.dev import DevError, DevOptions, discover_services, find_root, run_dev
 from oneplan_kit.runtime import ServiceDefinition
+
+if TYPE_CHECKING:
+    from oneplan_events.deadletters import DeadLetter
 
 __all__ = ["build_parser", "main", "mint_dev_token"]
 
@@ -221,7 +224,7 @@ def _deadletters(args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "list":
         asyncio.run(_list_dead_letters(args.service, args.consumer, args.all, out))
     else:
-        asyncio.run(_replay_dead_letter(args.service, args.id, args.nats_url, out))
+        asyncio.run(_request_replay(args.service, args.id, out))
     return 0
 
 
@@ -238,32 +241,45 @@ async def _list_dead_letters(service: str, consumer: str | None, every: bool, ou
     if not letters:
         out.write(f"{service}: no dead letters\n")
     for letter in letters:
-        replayed = f" replayed {letter.replayed_at:%Y-%m-%d %H:%M:%S}" if letter.replayed_at else ""
         out.write(
             f"{letter.id}\t{letter.parked_at:%Y-%m-%d %H:%M:%S}\t{letter.consumer}\t"
             f"{letter.subject}\tevent {letter.event_id or '-'}\t"
-            f"{letter.deliveries} deliveries{replayed}\n\t{letter.error}\n"
+            f"{letter.deliveries} deliveries{_replay_state(letter)}\n\t{letter.error}\n"
         )
 
 
-async def _replay_dead_letter(
-    service: str, letter_id: int, nats_url: str | None, out: TextIO
-) -> None:
-    from oneplan_events.deadletters import DeadLetterNotFound, replay_dead_letter
-    from oneplan_kit.app import connect_nats
+def _replay_state(letter: DeadLetter) -> str:
+    if letter.replayed_at is not None:
+        return f" replayed {letter.replayed_at:%Y-%m-%d %H:%M:%S}"
+    if letter.replay_requested_at is not None:
+        return f" replay requested {letter.replay_requested_at:%Y-%m-%d %H:%M:%S}"
+    return ""
 
-    _, settings = load_service(service, nats_url)
+
+async def _request_replay(service: str, letter_id: int, out: TextIO) -> None:
+    """Mark the letter in the service's database; its running consumer applies it."""
+    from oneplan_events.deadletters import (
+        DeadLetterAlreadyReplayed,
+        DeadLetterNotFound,
+        request_replay,
+    )
+
+    _, settings = load_service(service)
     engine = create_engine(settings.resolved_database_url)
-    nc = await connect_nats(settings, service)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            letter = await replay_dead_letter(session, nc.jetstream(), letter_id)
+            letter = await request_replay(session, letter_id)
     except DeadLetterNotFound as error:
         raise CommandError(f"{service} has no dead letter {letter_id}") from error
+    except DeadLetterAlreadyReplayed as error:
+        raise CommandError(str(error)) from error
     finally:
-        await nc.drain()
         await engine.dispose()
-    out.write(f"replayed dead letter {letter.id} ({letter.subject}) for {letter.consumer}\n")
+    out.write(
+        f"dead letter {letter.id} ({letter.subject}): replay requested for consumer "
+        f"{letter.consumer}; the running {service} service applies it within a few seconds "
+        f"(`oneplan deadletters list {service} --all` shows the outcome)\n"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -343,10 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
     dead_list.add_argument("service", metavar="SERVICE")
     dead_list.add_argument("--consumer", help="only this consumer's")
     dead_list.add_argument("--all", action="store_true", help="include replayed ones")
-    dead_replay = dead_actions.add_parser("replay", help="publish a dead letter again")
+    dead_replay = dead_actions.add_parser(
+        "replay",
+        help="ask the running service's consumer to apply a dead letter again",
+    )
     dead_replay.add_argument("service", metavar="SERVICE")
     dead_replay.add_argument("id", type=int, metavar="ID")
-    _add_nats_url(dead_replay)
     dead.set_defaults(handler=_deadletters)
 
     return parser
