@@ -362,7 +362,8 @@ async def http(nats_url: str, js: JetStreamContext) -> None:
             with service_process("oneplan_consent.entrypoints.api", env, var_dir) as service:
                 async with httpx.AsyncClient() as probe:
                     await wait_ready(probe, service.url)
-                auth = {"Authorization": f"Bearer {token(var_dir, 'health', ['practitioner'])}"}
+                # Random agency pairs: only an admin may ask about sharing between others.
+                auth = {"Authorization": f"Bearer {token(var_dir, 'send', ['admin'])}"}
                 client = RawClient("127.0.0.1", int(service.url.rsplit(":", 1)[1]), auth)
                 await client.open()
                 try:

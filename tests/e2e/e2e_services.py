@@ -24,11 +24,15 @@ class Services:
     settings: ServiceSettings
 
     def auth(
-        self, agency: str, roles: tuple[str, ...] = ("caseworker",), children: Any = ()
+        self,
+        agency: str,
+        roles: tuple[str, ...] = ("caseworker",),
+        children: Any = (),
+        sub: str | None = None,
     ) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {issue_dev_token(self.settings, agency, roles, children)}"
-        }
+        """A bearer header; a family user's `sub` is their member id (or the child's own id)."""
+        token = issue_dev_token(self.settings, agency, roles, children, sub=sub)
+        return {"Authorization": f"Bearer {token}"}
 
 
 @contextlib.asynccontextmanager

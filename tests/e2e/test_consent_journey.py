@@ -101,7 +101,10 @@ async def test_consent_disclosure_and_withdrawal_across_services(services: Servi
         allowed = await poll(lambda: client.get(story_url, **read), lambda r: r.status_code == 200)
         assert "trains" in allowed.text
 
-        family = services.auth("family", ("parent",), [child_id])
+        # The parent's own token: its sub is their member id, so they may withdraw their consent.
+        family = services.auth(
+            "family", ("parent",), [child_id], sub=str(parent.json()["member_id"])
+        )
         log = await poll(
             lambda: client.get(
                 f"{services.consent}/v1/children/{child_id}/disclosures", headers=family

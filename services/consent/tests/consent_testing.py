@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from fastapi import FastAPI
 from nats.js import JetStreamContext
+from sqlalchemy import func, select
 
 from oneplan_consent.adapters.repository import load_child_facts
 from oneplan_consent.config import ConsentSettings
 from oneplan_consent.domain.who_may_consent import ChildFacts
 from oneplan_events.catalogue import CATALOGUE, Event
 from oneplan_events.catalogue.children import ChildRegistered, FamilyMemberAdded, Relationship
+from oneplan_events.schema import event_store
 from oneplan_kit import Runtime, issue_dev_token
 
 
@@ -40,10 +42,20 @@ class Tokens:
     def __init__(self, settings: ConsentSettings) -> None:
         self._settings = settings
 
+    def family(self, child_id: UUID, member_id: UUID) -> dict[str, str]:
+        """The token of one family member (or, with the child's id, the young person)."""
+        return self("family", ("parent",), [child_id], sub=member_id)
+
     def __call__(
-        self, agency: str = "send", roles: tuple[str, ...] = ("caseworker",), children: Any = ()
+        self,
+        agency: str = "send",
+        roles: tuple[str, ...] = ("caseworker",),
+        children: Any = (),
+        sub: Any = None,
     ) -> dict[str, str]:
-        token = issue_dev_token(self._settings, agency, roles, children)
+        token = issue_dev_token(
+            self._settings, agency, roles, children, sub=None if sub is None else str(sub)
+        )
         return {"Authorization": f"Bearer {token}"}
 
 
@@ -98,3 +110,47 @@ class ChildMaker:
             if time.monotonic() > deadline:
                 raise AssertionError("the consent service did not learn the child in time")
             await asyncio.sleep(0.05)
+
+
+TODAY = datetime.now(UTC).date()
+# A ten-year-old: of compulsory school age for years yet.
+CHILD_DOB = date(TODAY.year - 10, 3, 1)
+CHILD_CSA_END = date(TODAY.year + 6, 6, 26)
+# Seventeen: compulsory school age ended last summer.
+YOUNG_DOB = date(TODAY.year - 17, 3, 1)
+YOUNG_CSA_END = TODAY - timedelta(days=200)
+
+
+def consent_body(person_id: UUID, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "given_by": {
+            "person_id": str(person_id),
+            "name": "Alex Example",
+            "capacity": "parent_with_pr",
+        },
+        "owner_agencies": ["send"],
+        "recipient_agencies": ["health"],
+        "data_classes": ["story"],
+        "purposes": ["health_care"],
+        "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat(),
+        "capture_method": "signed_form",
+    }
+    body.update(changes)
+    return body
+
+
+def decision_body(child_id: UUID, **changes: Any) -> dict[str, Any]:
+    body = {
+        "child_id": str(child_id),
+        "owner_agency": "send",
+        "recipient_agency": "health",
+        "data_class": "story",
+        "purpose": "health_care",
+    }
+    body.update(changes)
+    return body
+
+
+async def stored_events(app: FastAPI) -> int:
+    async with runtime_of(app).engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(event_store))).scalar_one())

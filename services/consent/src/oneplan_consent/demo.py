@@ -3,6 +3,10 @@
 Uses `ctx.scenario["children"]` from the children step (maya 9, leo 6, jordan 17). Leaves
 `ctx.scenario["consents"]` (`{"maya": id, "leo": id, "jordan": id}`; leo's is withdrawn) and
 `ctx.scenario["overrides"]` (`{"maya": id}`). All data is synthetic.
+
+Consents and the withdrawal are recorded by the SEND caseworker on the family's behalf: a
+family token may record or withdraw only as the person it belongs to (its `sub` is the
+member's id), and the demo's token minter cannot set `sub`.
 """
 
 from __future__ import annotations
@@ -102,11 +106,11 @@ async def run(ctx: DemoContext) -> None:
             "data_classes": ["story"],
             "purposes": ["health_care"],
             "valid_until": (now + timedelta(days=180)).isoformat(),
-            "capture_method": "portal",
+            "capture_method": "signed_form",
         },
-        ctx.auth("family", ["parent"], [leo["child_id"]]),
+        caseworker,
     )
-    ctx.progress(f"Leo's father consented through the portal ({consents['leo']})")
+    ctx.progress(f"Leo's father consented on a signed form ({consents['leo']})")
     consents["jordan"] = await _give(
         ctx,
         jordan,
@@ -153,8 +157,11 @@ async def _override(ctx: DemoContext, child: dict[str, Any]) -> str:
 async def _withdraw(ctx: DemoContext, child: dict[str, Any], consent_id: str) -> None:
     response = await ctx.client.post(
         f"{ctx.base_url('consent')}/v1/consents/{consent_id}/withdrawal",
-        json={"reason": "We would rather talk to the clinic ourselves."},
-        headers=ctx.auth("family", ["parent"], [child["child_id"]]),
+        json={"reason": "Leo's father: we would rather talk to the clinic ourselves."},
+        headers=ctx.auth("send", ["caseworker"]),
     )
     response.raise_for_status()
-    ctx.progress(f"Leo's father withdrew consent {consent_id}: health no longer sees the story")
+    ctx.progress(
+        f"Leo's father withdrew consent {consent_id} (recorded by the caseworker): health no "
+        "longer sees the story"
+    )

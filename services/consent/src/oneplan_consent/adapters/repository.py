@@ -41,9 +41,11 @@ __all__ = [
     "consents_ending_by",
     "consents_of",
     "disclosures_of",
+    "duties_of",
     "load_child_facts",
     "overrides_where",
     "project",
+    "refusals_of",
     "remove_member",
     "upsert_age_facts",
     "upsert_member",
@@ -147,6 +149,24 @@ async def overrides_where(
     if child_id is not None:
         query = query.where(OverrideRow.child_id == child_id)
     return (await session.scalars(query)).all()
+
+
+async def duties_of(session: AsyncSession, child_id: UUID) -> list[DutyRow]:
+    """A child's statutory duties, newest `valid_from` first (held in the record only)."""
+    rows = await session.scalars(select(DutyRow).where(DutyRow.child_id == child_id))
+    return sorted(
+        rows.all(), key=lambda row: datetime.fromisoformat(row.record["valid_from"]), reverse=True
+    )
+
+
+async def refusals_of(session: AsyncSession, child_id: UUID) -> Sequence[RefusalRow]:
+    """A child's recorded decisions not to share, newest first."""
+    rows = await session.scalars(
+        select(RefusalRow)
+        .where(RefusalRow.child_id == child_id)
+        .order_by(RefusalRow.recorded_at.desc())
+    )
+    return rows.all()
 
 
 async def disclosures_of(session: AsyncSession, child_id: UUID) -> Sequence[DisclosureRow]:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Final
 from uuid import UUID
 
-from oneplan_consent.domain.who_may_consent import Issue
+from oneplan_consent.domain.who_may_consent import ChildFacts, Issue
+from oneplan_events.catalogue.consent import ConsentCapacity, ConsentGiver
 from oneplan_kit import Forbidden, NotFound, Principal, ValidationProblem
 
 __all__ = [
+    "ADMIN",
     "PRACTITIONER_ROLES",
     "SAFEGUARDING_LEAD",
+    "AskedSharing",
+    "ensure_family_records_as_themself",
     "ensure_known_agencies",
+    "ensure_may_ask_about",
     "ensure_may_see_child",
+    "ensure_may_withdraw",
     "ensure_practitioner",
     "ensure_safeguarding_lead",
     "refused",
@@ -27,6 +35,8 @@ PRACTITIONER_ROLES: Final = (
     SAFEGUARDING_LEAD,
     "data_protection_officer",
 )
+#: May ask the decision point about any agencies' sharing (e.g. an auditor or the DPO's tools).
+ADMIN: Final = "admin"
 
 
 def ensure_practitioner(principal: Principal) -> None:
@@ -54,6 +64,119 @@ def ensure_safeguarding_lead(principal: Principal) -> None:
             f"Only the {SAFEGUARDING_LEAD} role may record, review or end sharing without consent.",
             required_roles=[SAFEGUARDING_LEAD],
         )
+
+
+def _sub_id(principal: Principal) -> UUID | None:
+    """The family user's id: their token's `sub` (a member id, or the young person's child id)."""
+    try:
+        return UUID(principal.sub)
+    except ValueError:
+        return None
+
+
+def ensure_family_records_as_themself(principal: Principal, giver: ConsentGiver) -> None:
+    """A family user records a consent only as themself, never for someone else.
+
+    Their token's `sub` is their member id as the children service recorded it (the young
+    person's own: the child id), so `given_by.person_id` must equal it; the capacity rules then
+    apply to that person. Gillick competence is a practitioner's assessment, so a Gillick
+    consent is recorded by a practitioner. Practitioners record for the named person (e.g. from
+    a signed form) and are not checked here.
+    """
+    if not principal.is_family:
+        return
+    if giver.capacity is ConsentCapacity.GILLICK_COMPETENT_CHILD:
+        raise Forbidden(
+            "A consent as gillick_competent_child rests on a practitioner's Gillick competence "
+            "assessment: a practitioner records it, not a family token.",
+            field="given_by.capacity",
+        )
+    own_id = _sub_id(principal)
+    if own_id is None or giver.person_id != own_id:
+        raise Forbidden(
+            "A family user may record a consent only as themself: given_by.person_id must be "
+            f"your own id ({principal.sub}, the token's sub), not {giver.person_id}.",
+            field="given_by.person_id",
+        )
+
+
+def ensure_may_withdraw(
+    principal: Principal, giver_id: UUID | None, child: ChildFacts | None, today: date
+) -> None:
+    """Who may withdraw a consent (the caller may already see the child).
+
+    Practitioners record a withdrawal on anyone's behalf. A family user withdraws a consent
+    they gave themself (`sub` == `given_by.person_id`); and once the child is over compulsory
+    school age, the young person (`sub` == the child id) may withdraw any consent about them,
+    a parent's included: from then the decision is theirs, and withdrawing only stops sharing.
+    """
+    if not principal.is_family:
+        ensure_practitioner(principal)
+        return
+    own_id = _sub_id(principal)
+    if own_id is not None and own_id == giver_id:
+        return
+    if child is not None and own_id == child.child_id and child.over_compulsory_school_age(today):
+        return
+    raise Forbidden(
+        "A family user may withdraw only a consent they gave themself (given_by.person_id "
+        f"{giver_id} is not your id {principal.sub}), or, as a young person over compulsory "
+        "school age, any consent about them.",
+        given_by=None if giver_id is None else str(giver_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AskedSharing:
+    """What one decision request asks about, for the access check."""
+
+    child_id: UUID
+    owner_agency: str
+    recipient_agency: str
+
+
+def ensure_may_ask_about(principal: Principal, asked: Sequence[AskedSharing]) -> None:
+    """A caller may ask only about sharing that concerns them.
+
+    A family user: only about the children in their token. A practitioner: only where their
+    own agency is the owner or the recipient of every request. A non-family token with role
+    `admin`: about anything. The 403 names every offending request by its index.
+    """
+    if principal.is_family:
+        offending = [i for i, item in enumerate(asked) if item.child_id not in principal.children]
+        if offending:
+            first = asked[offending[0]]
+            raise Forbidden(
+                f"{_which(offending, len(asked))} asks about child {first.child_id}: a family "
+                "user may ask only about the children in their token.",
+                offending_items=offending,
+            )
+        return
+    if principal.has_role(ADMIN):
+        return
+    ensure_practitioner(principal)
+    agency = principal.agency
+    offending = [
+        i
+        for i, item in enumerate(asked)
+        if agency not in (item.owner_agency, item.recipient_agency)
+    ]
+    if offending:
+        first = asked[offending[0]]
+        raise Forbidden(
+            f"{_which(offending, len(asked))} asks about {first.owner_agency} -> "
+            f"{first.recipient_agency}: your agency {agency!r} may ask only about sharing where "
+            f"it is the owner or the recipient (role {ADMIN} may ask about any).",
+            offending_items=offending,
+        )
+
+
+def _which(offending: list[int], total: int) -> str:
+    if total == 1:
+        return "The request"
+    listed = ", ".join(str(i) for i in offending[:10])
+    more = "" if len(offending) <= 10 else f" and {len(offending) - 10} more"
+    return f"Item {offending[0]} (offending items: {listed}{more})"
 
 
 def refused(issues: Iterable[Issue]) -> ValidationProblem:

@@ -13,9 +13,15 @@ from oneplan_consent.adapters.tables import ConsentRow
 from oneplan_consent.config import ConsentSettings
 from oneplan_consent.domain.aggregates import AlreadyEnded
 from oneplan_consent.domain.who_may_consent import ConsentRequest
-from oneplan_consent.entrypoints.access import ensure_may_see_child, refused
+from oneplan_consent.entrypoints.access import (
+    ensure_family_records_as_themself,
+    ensure_may_see_child,
+    ensure_may_withdraw,
+    refused,
+)
 from oneplan_consent.entrypoints.schemas import ConsentIn, ConsentOut, WithdrawalIn
 from oneplan_consent.service_layer import handlers
+from oneplan_events.catalogue.consent import ConsentGiver
 from oneplan_kit import (
     Conflict,
     CurrentPrincipal,
@@ -71,8 +77,10 @@ async def give_consent(
     idem: IdempotencyDep,
 ) -> JSONResponse:
     """Refused with 422 (each broken rule named) when the person may not consent, the period
-    is empty, or an agency is unknown; 404 when the child is unknown. Nothing is written then."""
+    is empty, or an agency is unknown; 404 when the child is unknown; 403 when a family user
+    records for someone other than themself. Nothing is written then."""
     ensure_may_see_child(principal, child_id)
+    ensure_family_records_as_themself(principal, body.given_by)
     now = datetime.now(UTC)
     request = ConsentRequest(
         given_by=body.given_by,
@@ -147,12 +155,17 @@ async def get_consent(
 async def withdraw_consent(
     consent_id: UUID, body: WithdrawalIn, principal: CurrentPrincipal, uow: UnitOfWorkDep
 ) -> ConsentOut:
-    """409 when the consent was already withdrawn or has expired."""
+    """409 when the consent was already withdrawn or has expired; 403 when a family user did
+    not give it (see `ensure_may_withdraw`)."""
     row = await _row(uow, consent_id)
     ensure_may_see_child(principal, row.child_id)
+    now = datetime.now(UTC)
+    giver = ConsentGiver.model_validate(row.record["given_by"])
+    child = await repository.load_child_facts(uow.session, row.child_id)
+    ensure_may_withdraw(principal, giver.person_id, child, now.date())
     try:
         await handlers.withdraw_consent(
-            uow, consent_id, actor=actor_of(principal), reason=body.reason, now=datetime.now(UTC)
+            uow, consent_id, actor=actor_of(principal), reason=body.reason, now=now
         )
     except AlreadyEnded as exc:
         raise Conflict(str(exc), consent_id=str(consent_id)) from exc

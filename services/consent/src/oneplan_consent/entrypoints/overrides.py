@@ -22,11 +22,13 @@ from oneplan_consent.entrypoints.access import (
 from oneplan_consent.entrypoints.consents import actor_of, consent_settings, unknown_child
 from oneplan_consent.entrypoints.schemas import (
     DutyIn,
+    DutyOut,
     OverrideEndIn,
     OverrideIn,
     OverrideOut,
     OverrideReviewIn,
     RefusalIn,
+    RefusalOut,
 )
 from oneplan_consent.service_layer import handlers
 from oneplan_events.catalogue.consent import StatutoryDutyRecorded
@@ -250,3 +252,30 @@ async def end_duty(
         raise Conflict(str(exc)) from exc
     await uow.commit()
     return {"duty_id": str(duty_id), "status": "ended"}
+
+
+@router.get(
+    "/children/{child_id}/duties",
+    response_model=list[DutyOut],
+    summary="The child's statutory duties to share, newest first (practitioners)",
+)
+async def list_duties(
+    child_id: UUID, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> list[DutyOut]:
+    """Ended duties included (`ended_at`); `active` says whether the duty permits now."""
+    ensure_practitioner(principal)
+    now = datetime.now(UTC)
+    return [DutyOut.of(row, now) for row in await repository.duties_of(uow.session, child_id)]
+
+
+@router.get(
+    "/children/{child_id}/refusals",
+    response_model=list[RefusalOut],
+    summary="The child's recorded decisions not to share, newest first (practitioners)",
+)
+async def list_refusals(
+    child_id: UUID, principal: CurrentPrincipal, uow: UnitOfWorkDep
+) -> list[RefusalOut]:
+    """Each with who decided, for which sharing, and why (in `record`)."""
+    ensure_practitioner(principal)
+    return [RefusalOut.of(row) for row in await repository.refusals_of(uow.session, child_id)]

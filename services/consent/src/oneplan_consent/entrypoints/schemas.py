@@ -8,7 +8,13 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from oneplan_consent.adapters.tables import ConsentRow, DisclosureRow, OverrideRow
+from oneplan_consent.adapters.tables import (
+    ConsentRow,
+    DisclosureRow,
+    DutyRow,
+    OverrideRow,
+    RefusalRow,
+)
 from oneplan_events.catalogue import DataClass
 from oneplan_events.catalogue.consent import (
     CaptureMethod,
@@ -24,11 +30,13 @@ __all__ = [
     "DecisionOut",
     "DisclosureOut",
     "DutyIn",
+    "DutyOut",
     "OverrideEndIn",
     "OverrideIn",
     "OverrideOut",
     "OverrideReviewIn",
     "RefusalIn",
+    "RefusalOut",
     "WithdrawalIn",
 ]
 
@@ -157,6 +165,49 @@ class DutyIn(_In):
     purposes: list[Purpose] = Field(min_length=1, max_length=6)
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
+
+
+class DutyOut(BaseModel):
+    """A statutory duty to share and whether it permits now."""
+
+    duty_id: UUID
+    child_id: UUID
+    active: bool
+    ended_at: datetime | None
+    version: int
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: DutyRow, now: datetime) -> DutyOut:
+        starts = datetime.fromisoformat(row.record["valid_from"])
+        until = row.record.get("valid_until")
+        in_period = starts <= now and (until is None or now < datetime.fromisoformat(until))
+        return cls(
+            duty_id=row.duty_id,
+            child_id=row.child_id,
+            active=row.ended_at is None and in_period,
+            ended_at=row.ended_at,
+            version=row.version,
+            record=row.record,
+        )
+
+
+class RefusalOut(BaseModel):
+    """A recorded decision not to share, with its reason (in `record`)."""
+
+    refusal_id: UUID
+    child_id: UUID
+    recorded_at: datetime
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: RefusalRow) -> RefusalOut:
+        return cls(
+            refusal_id=row.refusal_id,
+            child_id=row.child_id,
+            recorded_at=row.recorded_at,
+            record=row.record,
+        )
 
 
 class DecisionIn(_In):
