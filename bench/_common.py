@@ -1,4 +1,5 @@
-"""Shared helpers of the event backbone benchmarks (bench_append, bench_relay, bench_replay).
+"""Shared helpers of the benchmarks (the database and NATS they use, synthetic events, one
+percentile function for every latency figure, the throughput table).
 
 The benchmarks run against real servers: BENCH_DATABASE_URL (default: a throwaway database
 ``oneplan_bench`` on the local PostgreSQL, created when missing) and BENCH_NATS_URL (default
@@ -7,6 +8,7 @@ the local NATS). They are scripts, not tests; every loop is bounded.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import uuid
@@ -82,6 +84,17 @@ class Result:
     @property
     def median(self) -> float:
         return statistics.median(self.rates)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank: every latency figure of every contender
+    comes from this one function."""
+    if not values:
+        raise ValueError("no samples")
+    ordered = sorted(values)
+    # the smallest value with q% of the samples at or below it (the epsilon absorbs float error)
+    rank = math.ceil(q * len(ordered) / 100 - 1e-9)
+    return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
 def print_table(title: str, unit: str, results: Sequence[Result], baselines: Sequence[str]) -> None:

@@ -35,9 +35,9 @@ from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _common import percentile
 from bench_decisions import (
     fresh_databases,
-    percentile,
     private_nats,
     service_env,
     service_process,
