@@ -74,19 +74,25 @@ class Backend(Protocol):
 
 
 def metadata_of(envelope: Envelope) -> dict[str, str]:
-    """The envelope's attributes other than data, as stored in ``event_store.metadata``."""
+    """The envelope's attributes other than data and the stream version (the row's own
+    ``version`` column), as stored in ``event_store.metadata``."""
     metadata = envelope.attributes()
+    metadata.pop("streamversion", None)
     if envelope.datacontenttype != JSON_CONTENT_TYPE:
         metadata["datacontenttype"] = envelope.datacontenttype
     return metadata
 
 
-def envelope_from_row(metadata: Mapping[str, Any], data: Mapping[str, Any]) -> Envelope:
-    """Rebuild the envelope from a stored ``metadata`` object and ``data``.
+def envelope_from_row(
+    metadata: Mapping[str, Any], data: Mapping[str, Any], version: int | None = None
+) -> Envelope:
+    """Rebuild the envelope from a stored ``metadata`` object, ``data`` and the row's
+    stream ``version``.
 
     ``metadata`` holds exactly the envelope's attribute names (see :func:`metadata_of`), so it
     is passed through as keywords: this runs once per event on every replay.
     """
     attributes = dict(metadata)
     attributes["time"] = datetime.fromisoformat(attributes["time"])
-    return Envelope(data=data, **attributes)
+    attributes.pop("streamversion", None)
+    return Envelope(data=data, streamversion=version, **attributes)

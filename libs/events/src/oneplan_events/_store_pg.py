@@ -134,7 +134,7 @@ async def append(
                 envelope.schema_version,
                 body.decode(),
                 json.dumps(metadata_of(envelope), separators=(",", ":")),
-                envelope.type,
+                envelope.nats_subject,
                 json.dumps(headers, separators=(",", ":")),
                 body,
             ),

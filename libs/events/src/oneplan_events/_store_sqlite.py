@@ -90,7 +90,7 @@ def _outbox_row(envelope: Envelope, stream_id: str, position: int, now: datetime
         "position": position,
         "event_id": envelope.id,
         "stream_id": stream_id,
-        "subject": envelope.type,
+        "subject": envelope.nats_subject,
         "headers": headers,
         "body": body,
         "created_at": now,

@@ -1,26 +1,25 @@
-"""The AsyncAPI 3.0 document of every OnePlan event, generated from the catalogue.
+"""The AsyncAPI 3.0 document of every OnePlan event, generated from the services' catalogues.
 
-``python -m oneplan_events.asyncapi`` writes ``docs/asyncapi.yaml``; ``--check`` exits 1 when
-the committed file differs from what the catalogue generates. The output is deterministic
-(types sorted, no timestamps), so the file only changes when the contract does.
+Each installed service contributes what it publishes (a ``send`` operation per event type,
+with its full schema) and what it reads (a ``receive`` operation per foreign event type), so
+the document shows who depends on what. ``oneplan asyncapi`` writes ``docs/asyncapi.yaml``
+from the installed services; ``--check`` exits 1 when the committed file differs. The output
+is deterministic (types sorted, no timestamps), so the file only changes when the contract
+does.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Final
 
 import yaml
 
-from oneplan_events.catalogue import CATALOGUE, Catalogue, DataClass, EventType
+from oneplan_events.catalogue import Catalogue, DataClass, EventType
 
-__all__ = ["DEFAULT_OUTPUT", "asyncapi_document", "main", "render"]
+__all__ = ["ServiceContract", "asyncapi_document", "render"]
 
-DEFAULT_OUTPUT: Final = Path("docs/asyncapi.yaml")
-REGENERATE: Final = "uv run python -m oneplan_events.asyncapi --output docs/asyncapi.yaml"
 _REFS: Final = "#/components/schemas/"
 _HEADERS: Final = "CloudEventsHeaders"
 
@@ -29,7 +28,11 @@ Every event OnePlan services publish on NATS JetStream. Each event is a CloudEve
 carried by the CloudEvents NATS protocol binding in binary content mode: every attribute is a
 header `ce-<name>` (values percent-encoded), the data is the JSON body (`content-type:
 application/json`), and `Nats-Msg-Id` is the event id, so JetStream drops a re-published event
-within the stream's duplicate window. The NATS subject is the event type. The data's schema
+within the stream's duplicate window. The NATS subject is the event type followed by the
+record's key (`<type>.<record>`), so subscribe to `<type>.>`; in JetStream a service's stream
+stores it with a partition number appended (`<type>.<record>.<partition>`, the same partition
+for every event of a record). `ce-subject` names the record's event stream and
+`ce-streamversion` the event's version in it (1, 2, 3... per record, in order). The data's schema
 version is in `ce-dataschema` (`urn:oneplan:event:<type>:v<version>`); consumers upcast older
 versions on read. `ce-dataclass` is the class of information the event carries, on which
 consent decisions are taken. See docs/events.md for how to add and evolve an event type.
@@ -55,10 +58,14 @@ def _headers_schema() -> dict[str, Any]:
         "properties": {
             "ce-id": text("Event id (a UUID).", format="uuid"),
             "ce-source": text("The publishing service, `/oneplan/<service>`."),
-            "ce-type": text("The event type; equal to the NATS subject."),
+            "ce-type": text("The event type; the NATS subject begins with it."),
             "ce-specversion": text("CloudEvents version.", const="1.0"),
             "ce-time": text("When the fact happened (RFC 3339, UTC).", format="date-time"),
             "ce-subject": text("The event stream the event belongs to, e.g. `child/<uuid>`."),
+            "ce-streamversion": text(
+                "The event's version in its stream: 1 for the first, then 2, 3...",
+                pattern="^[1-9][0-9]*$",
+            ),
             "ce-dataschema": text("`urn:oneplan:event:<type>:v<schema version>`."),
             "ce-childid": text("The child the event is about, when it is about one child."),
             "ce-correlationid": text("Id shared by every event of one piece of work."),
@@ -101,30 +108,33 @@ class _Schemas:
         return schema
 
 
-def asyncapi_document(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of ``catalogue`` as plain data."""
+@dataclass(frozen=True, slots=True)
+class ServiceContract:
+    """What one service contributes to the document: its name and its catalogue."""
+
+    name: str
+    catalogue: Catalogue
+
+
+def asyncapi_document(services: Sequence[ServiceContract]) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of ``services`` as plain data."""
     schemas = _Schemas()
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for event_type in catalogue.types():
-        info = catalogue.info(event_type)
-        # AsyncAPI keys allow letters, digits, '.', '-' and '_': the type itself will do.
-        key = event_type
-        messages[key] = _message(info, schemas.payload(info))
-        channels[key] = {
-            "address": event_type,
-            "title": event_type,
-            "summary": info.summary,
-            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
-        }
-        operations[f"publish.{key}"] = {
-            "action": "send",
-            "title": f"{info.service} publishes {event_type}",
-            "summary": info.summary,
-            "channel": {"$ref": f"#/channels/{key}"},
-            "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
-        }
+    for service in sorted(services, key=lambda contract: contract.name):
+        for info in service.catalogue.published():
+            # AsyncAPI keys allow letters, digits, '.', '-' and '_': the type itself will do.
+            key = info.name
+            messages[key] = _message(info, schemas.payload(info))
+            channels[key] = _channel(info)
+            operations[f"publish.{key}"] = _operation("send", service.name, info, key)
+    for service in sorted(services, key=lambda contract: contract.name):
+        for info in service.catalogue.readers():
+            if info.name in channels:
+                operations[f"{service.name}.receive.{info.name}"] = _operation(
+                    "receive", service.name, info, info.name
+                )
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -135,15 +145,45 @@ def asyncapi_document(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
         "defaultContentType": "application/json",
         "servers": {
             "embedded": {
-                "host": "127.0.0.1:4222",
+                "host": "127.0.0.1:4223",
                 "protocol": "nats",
-                "description": "The embedded default: a nats-server with JetStream that "
-                "`oneplan dev` starts under ./var/.",
+                "description": "The embedded default: the nats-server with JetStream that "
+                "`oneplan dev` starts under ./var/ (another free port when 4223 is taken).",
             }
         },
-        "channels": channels,
-        "operations": operations,
-        "components": {"messages": messages, "schemas": dict(sorted(schemas.schemas.items()))},
+        "channels": dict(sorted(channels.items())),
+        "operations": dict(sorted(operations.items())),
+        "components": {
+            "messages": dict(sorted(messages.items())),
+            "schemas": dict(sorted(schemas.schemas.items())),
+        },
+    }
+
+
+def _channel(info: EventType) -> dict[str, Any]:
+    key = info.name
+    return {
+        "address": f"{key}.{{record}}",
+        "title": key,
+        "summary": info.summary,
+        "parameters": {
+            "record": {
+                "description": "The record's key: the last part of `ce-subject` (a UUID for "
+                "OnePlan's own records). Subscribe to `" + key + ".>`."
+            }
+        },
+        "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+    }
+
+
+def _operation(action: str, service: str, info: EventType, key: str) -> dict[str, Any]:
+    verb = "publishes" if action == "send" else "reads"
+    return {
+        "action": action,
+        "title": f"{service} {verb} {info.name}",
+        "summary": info.summary or f"{service} reads {info.name}",
+        "channel": {"$ref": f"#/channels/{key}"},
+        "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
     }
 
 
@@ -172,33 +212,8 @@ def _message(info: EventType, payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render(catalogue: Catalogue = CATALOGUE) -> str:
+def render(services: Sequence[ServiceContract]) -> str:
     """The document as YAML text."""
     return yaml.safe_dump(
-        asyncapi_document(catalogue), sort_keys=False, allow_unicode=True, width=100
+        asyncapi_document(services), sort_keys=False, allow_unicode=True, width=100
     )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write the document, or with ``--check`` compare it with the file; return the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m oneplan_events.asyncapi")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the file differs")
-    arguments = parser.parse_args(argv)
-    generated = render()
-    output: Path = arguments.output
-    if arguments.check:
-        current = output.read_text(encoding="utf-8") if output.exists() else ""
-        if current != generated:
-            print(f"{output} differs from the event catalogue; regenerate it with:\n  {REGENERATE}")
-            return 1
-        print(f"{output} is up to date ({len(CATALOGUE.types())} event types)")
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(generated, encoding="utf-8")
-    print(f"wrote {output} ({len(CATALOGUE.types())} event types)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -79,6 +79,8 @@ async def park(
     A message parked again after a crash between the park and its termination is recorded
     once: an unreplayed dead letter of the same event is kept as it is.
     """
+    # The column holds a UUID; an integrator's longer id is kept whole in the headers.
+    event_id = event_id[:36] if event_id else None
     if event_id is not None:
         existing = await session.scalar(
             select(dead_letters.c.id).where(

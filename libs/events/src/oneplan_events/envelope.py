@@ -4,10 +4,18 @@ Binary content mode: every attribute travels as a NATS header ``ce-<name>`` (val
 percent-encoded as the CloudEvents HTTP binding prescribes), ``datacontenttype`` travels as
 ``content-type`` and the data is the JSON body. ``Nats-Msg-Id`` carries the event id so that
 JetStream's duplicate window drops a re-published event.
+
+The NATS subject is the event type followed by the record's key (:func:`record_key` of the
+CloudEvents ``subject``, the event stream): ``oneplan.children.child.registered.<key>``. So a
+subscriber filters by type with ``<type>.>``, and JetStream can partition a stream by record
+with a subject transform (each service stream appends a partition number: ``<type>.<key>.<n>``;
+see :mod:`oneplan_events.streams`). The extension ``streamversion`` is the event's version in
+its record's stream, set by the event store, so a consumer can tell a gap from a duplicate.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -22,6 +30,8 @@ __all__ = [
     "Envelope",
     "MalformedEvent",
     "dataschema_for",
+    "event_type_of_subject",
+    "record_key",
 ]
 
 JSON_CONTENT_TYPE: Final = "application/json"
@@ -39,11 +49,16 @@ _OPTIONAL: Final = (
     "causationid",
     "traceparent",
     "dataclass",
+    "streamversion",
 )
 # CloudEvents HTTP binding 3.1.3.2: space, '"', '%' and everything outside U+0021..U+007E is
 # percent-encoded; every other printable ASCII character stays as it is.
 _SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 _DATASCHEMA: Final = re.compile(r"^urn:oneplan:event:(?P<type>[^:]+):v(?P<version>[1-9][0-9]*)$")
+_KEY_TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_VERSION: Final = re.compile(r"^[1-9][0-9]{0,11}$")
+_NO_RECORD: Final = "_"
+_TYPE_TOKENS: Final = 4  # oneplan.<service>.<aggregate>.<event>
 
 
 class MalformedEvent(ValueError):
@@ -53,6 +68,25 @@ class MalformedEvent(ValueError):
 def dataschema_for(event_type: str, schema_version: int) -> str:
     """The ``dataschema`` URN naming an event type's schema version."""
     return f"urn:oneplan:event:{event_type}:v{schema_version}"
+
+
+def record_key(stream_id: str | None) -> str:
+    """The subject token naming an event's record: the last part of its stream id when that
+    is a plain token (``child/<uuid>`` -> ``<uuid>``), else a digest of the whole id.
+
+    Deterministic, so every event of a record lands in the same stream partition.
+    """
+    if not stream_id:
+        return _NO_RECORD
+    last = stream_id.rsplit("/", 1)[-1]
+    if _KEY_TOKEN.match(last):
+        return last
+    return hashlib.sha256(stream_id.encode("utf-8")).hexdigest()[:32]
+
+
+def event_type_of_subject(subject: str) -> str:
+    """The event type a NATS subject carries (its first four tokens)."""
+    return ".".join(subject.split(".", _TYPE_TOKENS)[:_TYPE_TOKENS])
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +111,7 @@ class Envelope:
     causationid: str | None = None
     traceparent: str | None = None
     dataclass: str | None = None
+    streamversion: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("id", "source", "type"):
@@ -97,6 +132,13 @@ class Envelope:
             )
         if self.dataschema is not None:
             _parse_dataschema(self.dataschema, self.type)
+        if self.streamversion is not None and self.streamversion < 1:
+            raise MalformedEvent(f"streamversion must be >= 1, got {self.streamversion}")
+
+    @property
+    def nats_subject(self) -> str:
+        """The subject to publish on: the type, then the record's key."""
+        return f"{self.type}.{record_key(self.subject)}"
 
     @property
     def schema_version(self) -> int:
@@ -117,7 +159,7 @@ class Envelope:
         for name in _OPTIONAL:
             value = getattr(self, name)
             if value is not None:
-                values[name] = value
+                values[name] = str(value)
         return values
 
     def body(self) -> bytes:
@@ -143,19 +185,22 @@ class Envelope:
         them); everything else is checked before an envelope is built.
         """
         attributes = _read_attributes(headers or {})
-        if attributes["type"] != subject:
+        event_type = attributes["type"]
+        if subject != event_type and not subject.startswith(event_type + "."):
             raise MalformedEvent(
-                f"NATS subject {subject!r} differs from the event type {attributes['type']!r}"
+                f"NATS subject {subject!r} does not carry the event type {event_type!r}"
             )
+        optional: dict[str, Any] = {name: attributes.get(name) for name in _OPTIONAL}
+        optional["streamversion"] = _parse_version(attributes.get("streamversion"))
         return cls(
             id=attributes["id"],
             source=attributes["source"],
-            type=attributes["type"],
+            type=event_type,
             specversion=attributes["specversion"],
             time=_parse_time(attributes["time"]),
             data=_parse_body(body),
             datacontenttype=attributes.get("datacontenttype", JSON_CONTENT_TYPE),
-            **{name: attributes.get(name) for name in _OPTIONAL},
+            **optional,
         )
 
 
@@ -188,6 +233,14 @@ def _read_attributes(headers: Mapping[str, str]) -> dict[str, str]:
             _CONTENT_TYPE_HEADER, lowered[_CONTENT_TYPE_HEADER]
         )
     return attributes
+
+
+def _parse_version(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not _VERSION.match(value):
+        raise MalformedEvent(f"attribute 'streamversion' is not a version number: {value!r}")
+    return int(value)
 
 
 def _media_type(content_type: str) -> str:

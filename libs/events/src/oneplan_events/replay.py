@@ -71,7 +71,7 @@ async def republish(
 
 def _message(key: int, recorded: RecordedEvent) -> Message:
     headers, body = recorded.envelope.to_nats()
-    return Message(key, recorded.stream_id, recorded.envelope.type, headers, body)
+    return Message(key, recorded.stream_id, recorded.envelope.nats_subject, headers, body)
 
 
 async def rebuild_projection(

@@ -1,8 +1,11 @@
 """The backbone tables every OnePlan service database holds.
 
 ``BACKBONE_METADATA`` describes the event store, the transactional outbox, the consumers'
-inbox, the dead letters and the relay lease. A service's first Alembic migration calls
-:func:`create_backbone_tables`; the same tables run on PostgreSQL and on SQLite.
+inbox and record positions, the dead letters and the relay lease; the same tables run on
+PostgreSQL and on SQLite. A service's first Alembic migration calls
+:func:`create_backbone_tables`, which creates the first set of them; tables added since
+come with the kit's own migrations (the ``backbone`` branch every service runs), so no
+service edits a migration when the backbone grows.
 
 On PostgreSQL an ``AFTER INSERT`` statement trigger on ``outbox`` sends
 ``NOTIFY oneplan_outbox`` so the relay wakes as soon as a command commits; NOTIFY is delivered
@@ -37,8 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKBONE_METADATA",
+    "NAMING_CONVENTION",
     "NOTIFY_CHANNEL",
     "UtcDateTime",
+    "consumer_positions",
     "create_backbone_tables",
     "dead_letters",
     "drop_backbone_tables",
@@ -51,15 +56,17 @@ __all__ = [
 NOTIFY_CHANNEL = "oneplan_outbox"
 """The PostgreSQL LISTEN/NOTIFY channel the outbox trigger signals after each insert."""
 
-BACKBONE_METADATA = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""The one constraint and index naming convention of every OnePlan table (backbone, kit and
+every service's own, through ``oneplan_kit.tables.Base``)."""
+
+BACKBONE_METADATA = MetaData(naming_convention=NAMING_CONVENTION)
 
 # BIGINT on PostgreSQL; on SQLite only "INTEGER PRIMARY KEY" is the auto-assigned rowid.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -171,6 +178,17 @@ Index(
     & dead_letters.c.replayed_at.is_(None),
 )
 
+consumer_positions = Table(
+    "consumer_positions",
+    BACKBONE_METADATA,
+    # Per consumer and record: the last stream version applied or passed over (an event
+    # without a handler, or one parked), so nothing older is applied again and a gap shows.
+    Column("consumer", Text, primary_key=True),
+    Column("stream_id", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", _Timestamp, nullable=False),
+)
+
 relay_lease = Table(
     "relay_lease",
     BACKBONE_METADATA,
@@ -207,17 +225,22 @@ def _drop_notify_function(target: Table, connection: Connection, **kw: Any) -> N
         connection.exec_driver_sql("DROP FUNCTION IF EXISTS oneplan_outbox_notify()")
 
 
+# The tables a service's first migration creates; later ones come with the kit's backbone
+# migrations (oneplan_kit/backbone_migrations), which existing databases also run.
+FIRST_BACKBONE_TABLES = (event_store, outbox, inbox, dead_letters, relay_lease)
+
+
 def create_backbone_tables(op: Operations) -> None:
-    """Create every backbone table (and the PostgreSQL outbox trigger) in a migration.
+    """Create the first backbone tables (and the PostgreSQL outbox trigger) in a migration.
 
     ``op`` is ``alembic.op`` (an ``alembic.operations.Operations``); the tables are created
     on its bound connection, inside the migration's transaction.
     """
     bind: Connection = op.get_bind()
-    BACKBONE_METADATA.create_all(bind)
+    BACKBONE_METADATA.create_all(bind, tables=list(FIRST_BACKBONE_TABLES))
 
 
 def drop_backbone_tables(op: Operations) -> None:
-    """Drop every backbone table (the downgrade of :func:`create_backbone_tables`)."""
+    """Drop the first backbone tables (the downgrade of :func:`create_backbone_tables`)."""
     bind: Connection = op.get_bind()
-    BACKBONE_METADATA.drop_all(bind)
+    BACKBONE_METADATA.drop_all(bind, tables=list(FIRST_BACKBONE_TABLES))

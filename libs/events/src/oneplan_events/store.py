@@ -33,6 +33,7 @@ order; ``tx_id`` is 0 there and ``read_all`` orders by position alone.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -47,7 +48,7 @@ from oneplan_events._store_base import (
     envelope_from_row,
     metadata_of,
 )
-from oneplan_events.catalogue import CATALOGUE, Catalogue, Event
+from oneplan_events.catalogue import Catalogue, Event
 from oneplan_events.envelope import Envelope
 
 __all__ = [
@@ -88,7 +89,7 @@ class RecordedEvent:
     stream_id: str
     version: int
     position: Position
-    catalogue: Catalogue = field(default=CATALOGUE, repr=False, compare=False)
+    catalogue: Catalogue = field(default_factory=Catalogue, repr=False, compare=False)
 
     @cached_property
     def event(self) -> Event:
@@ -100,15 +101,16 @@ class RecordedEvent:
 class EventStore:
     """Append and read events through the caller's connection, on PostgreSQL or SQLite.
 
-    One instance serves any number of connections and both dialects; ``catalogue`` decodes
-    :attr:`RecordedEvent.event`.
+    One instance serves any number of connections and both dialects; ``catalogue`` (the
+    service's) decodes :attr:`RecordedEvent.event` and builds the envelopes a unit of work
+    appends; tools that only move envelopes (republish) need none.
     """
 
-    def __init__(self, catalogue: Catalogue = CATALOGUE) -> None:
-        self.catalogue = catalogue
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self.catalogue = catalogue if catalogue is not None else Catalogue()
 
     @classmethod
-    def for_dialect(cls, name: str, catalogue: Catalogue = CATALOGUE) -> EventStore:
+    def for_dialect(cls, name: str, catalogue: Catalogue | None = None) -> EventStore:
         """A store for dialect ``name``; raises ValueError for a dialect it does not support."""
         if name not in SUPPORTED_DIALECTS:
             raise ValueError(f"no event store for dialect {name!r} (supported: postgresql, sqlite)")
@@ -124,15 +126,21 @@ class EventStore:
         """Append ``envelopes`` to ``stream_id`` as versions ``expected_version + 1 ...``.
 
         ``expected_version`` is the number of events already in the stream (0: a new stream).
-        Writes the event rows and one outbox row per event in the caller's transaction and
-        never commits. Raises :class:`ConcurrencyError` when the stream has moved on (or, on
-        PostgreSQL, when this transaction is older than the stream's last writer: retry the
-        command in a new transaction).
+        Each envelope is stored with ``subject`` = ``stream_id`` and its ``streamversion``, so
+        consumers see which record and which version every event is. Writes the event rows
+        and one outbox row per event in the caller's transaction and never commits. Raises
+        :class:`ConcurrencyError` when the stream has moved on (or, on PostgreSQL, when this
+        transaction is older than the stream's last writer: retry the command in a new
+        transaction).
         """
         if expected_version < 0:
             raise ValueError("expected_version must be >= 0")
         if not envelopes:
             return []
+        envelopes = [
+            dataclasses.replace(envelope, subject=stream_id, streamversion=version)
+            for version, envelope in enumerate(envelopes, start=expected_version + 1)
+        ]
         backend = _backend(conn)
         positions = await backend.append(conn, stream_id, expected_version, envelopes)
         return [
@@ -168,7 +176,7 @@ class EventStore:
 
     def _recorded(self, row: StoredRow) -> RecordedEvent:
         return RecordedEvent(
-            envelope_from_row(row.metadata, row.data),
+            envelope_from_row(row.metadata, row.data, row.version),
             row.stream_id,
             row.version,
             Position(row.tx_id, row.position),

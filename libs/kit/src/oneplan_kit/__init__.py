@@ -1,16 +1,30 @@
-"""oneplan_kit: the shared service kit (settings, app factory, unit of work, auth, errors).
+"""oneplan_kit: the one shape of every OnePlan service.
 
-See ``docs/service-kit.md`` for a complete minimal service.
+A service is a :class:`ServiceDefinition` (found through the ``oneplan.services`` entry point)
+that :func:`create_app` runs: deciders executed by the command pipeline (:data:`CommandDep`),
+routes whose principals are declared in their signatures (:mod:`oneplan_kit.access`), domain
+errors mapped to problem documents in one table, reactions to other services' events
+(:class:`Subscription`), supervised workers (:class:`Worker`), one table style
+(:mod:`oneplan_kit.tables`) and the kit's Alembic environment. ``oneplan new-service NAME``
+scaffolds one; ``docs/service-kit.md`` walks through it.
 """
 
-from oneplan_kit.app import create_app
-from oneplan_kit.auth import (
-    CurrentPrincipal,
-    Principal,
-    TokenVerifier,
-    issue_dev_token,
-    require_roles,
+from oneplan_kit.access import (
+    Allow,
+    Caller,
+    ChildReader,
+    FamilyOrPractitioner,
+    Practitioner,
+    Public,
+    Reader,
+    Role,
+    SafeguardingLead,
+    SendManager,
+    SendStaff,
 )
+from oneplan_kit.app import create_app
+from oneplan_kit.auth import CurrentPrincipal, Principal, TokenVerifier, issue_dev_token
+from oneplan_kit.commands import Command, CommandDep, ReadDep
 from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
 from oneplan_kit.errors import (
     BadRequest,
@@ -28,38 +42,53 @@ from oneplan_kit.errors import (
     parse_if_match,
     problem_type,
 )
-from oneplan_kit.idempotency import Idempotency, IdempotencyDep
-from oneplan_kit.runtime import Runtime, RuntimeDep, ServiceDefinition, UnitOfWorkDep
-from oneplan_kit.uow import UnitOfWork
+from oneplan_kit.runtime import NowDep, Runtime, RuntimeDep, TodayDep
+from oneplan_kit.service import EVERY_SERVICE, ServiceDefinition, Subscription, Worker
+from oneplan_kit.workers import WorkerContext
 
 __all__ = [
+    "EVERY_SERVICE",
+    "Allow",
     "BadRequest",
+    "Caller",
+    "ChildReader",
+    "Command",
+    "CommandDep",
     "Conflict",
     "CurrentPrincipal",
     "DevelopmentKeyOutsideDevelopment",
+    "FamilyOrPractitioner",
     "Forbidden",
-    "Idempotency",
-    "IdempotencyDep",
     "IfMatchVersion",
     "NotFound",
+    "NowDep",
+    "Practitioner",
     "PreconditionRequired",
     "Principal",
     "ProblemError",
+    "Public",
+    "ReadDep",
+    "Reader",
+    "Role",
     "Runtime",
     "RuntimeDep",
+    "SafeguardingLead",
+    "SendManager",
+    "SendStaff",
     "ServiceDefinition",
     "ServiceSettings",
     "ServiceUnavailable",
+    "Subscription",
+    "TodayDep",
     "TokenVerifier",
     "Unauthorized",
-    "UnitOfWork",
-    "UnitOfWorkDep",
     "ValidationProblem",
     "VersionConflict",
+    "Worker",
+    "WorkerContext",
     "create_app",
     "etag_for",
     "issue_dev_token",
     "parse_if_match",
     "problem_type",
-    "require_roles",
 ]

@@ -1,11 +1,12 @@
 """``create_app()``: every OnePlan service is built and run the same way.
 
 The lifespan, in order: JSON logging and tracing; the database created if missing and migrated
-to head; the engine; NATS (reconnecting forever) and JetStream; the service's stream; then the
-outbox relay, the consumers, (when used) the consent replica and the idempotency-key retention
-as background tasks, and the service's ``on_startup`` hooks. Shutdown runs in reverse: the
-retention task is cancelled, consumers and replica stop (finishing the message in hand), the relay
-stops (finishing its batch), NATS drains, the engine is disposed.
+to head (the service's migrations and the kit's backbone branch); NATS (reconnecting forever,
+2.11 or newer) and JetStream; the service's own stream; then, under one supervisor, the outbox
+relay, each subscription's consumer (or stream follower), the consent replica, the
+idempotency-key retention and the service's workers, and its ``on_startup`` hooks. Shutdown
+stops the supervised jobs in the reverse order (workers first, the relay last, so it publishes
+whatever the last commands committed), drains NATS and disposes of the engine.
 """
 
 from __future__ import annotations
@@ -13,56 +14,87 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
-import inspect
 import logging
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import nats
-from fastapi import FastAPI
-from nats.aio.client import Client as NATS
+from fastapi import FastAPI, Request
 
+from oneplan_events.clock import Clock, SystemClock
+from oneplan_events.consumer import DurableConsumer
+from oneplan_events.discovery import StreamFollower
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
-from oneplan_events.streams import StreamSpec, ensure_stream
+from oneplan_events.streams import ensure_stream, require_server
 from oneplan_kit.auth import TokenVerifier
 from oneplan_kit.config import ServiceSettings
 from oneplan_kit.db import create_engine, create_sessionmaker
-from oneplan_kit.errors import install_problem_handlers
+from oneplan_kit.docs import install_docs
+from oneplan_kit.errors import ProblemError, install_problem_handlers
 from oneplan_kit.health import health_router
 from oneplan_kit.idempotency import install_idempotency_handlers, keep_keys_within
 from oneplan_kit.logging import configure_logging, configure_telemetry, instrument_app
 from oneplan_kit.migrations import ensure_database, head_revisions, upgrade
-from oneplan_kit.runtime import Runtime, ServiceDefinition
+from oneplan_kit.nats import connect_nats
+from oneplan_kit.openapi import document_problems
+from oneplan_kit.runtime import Runtime
+from oneplan_kit.service import ProblemFactory, ServiceDefinition, Subscription
+from oneplan_kit.workers import Job, Supervisor, WorkerContext
 from oneplan_sharing.replica import ConsentReplica
 
-__all__ = ["connect_nats", "create_app", "inbox_prefix_for"]
+__all__ = ["create_app"]
 
 _log = logging.getLogger("oneplan_kit.app")
-_SUBJECT_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def create_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
-    """The service's FastAPI app; everything it needs starts in its lifespan."""
+def create_app(
+    definition: ServiceDefinition,
+    settings: ServiceSettings | None = None,
+    *,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The service's FastAPI app; everything it needs starts in its lifespan.
+
+    ``clock`` (default: the system clock) is the one every command, read and worker uses.
+    """
     settings = settings if settings is not None else definition.settings_cls()
     app = FastAPI(
         title=definition.title,
         version=definition.version,
         description=definition.description,
         lifespan=_lifespan_for(definition, settings),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.definition = definition
+    app.state.clock = clock or SystemClock()
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
+    _install_domain_errors(app, definition.errors)
     install_idempotency_handlers(app)
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)
+    install_docs(app)
+    document_problems(app)
     instrument_app(app)
     return app
+
+
+def _install_domain_errors(
+    app: FastAPI, errors: dict[type[Exception], ProblemFactory] | Any
+) -> None:
+    for error_type, factory in errors.items():
+        app.add_exception_handler(error_type, _problem_handler(factory))
+
+
+def _problem_handler(factory: ProblemFactory) -> Callable[[Request, Exception], Awaitable[Any]]:
+    async def handle(request: Request, error: Exception) -> Any:
+        problem: ProblemError = factory(error)
+        return problem.to_response(request.url.path)
+
+    return handle
 
 
 def _lifespan_for(
@@ -73,9 +105,9 @@ def _lifespan_for(
         configure_logging(definition.name, settings.log_level)
         configure_telemetry(definition.name, settings.otlp_endpoint)
         async with contextlib.AsyncExitStack() as stack:
-            runtime = await _start(definition, settings, stack)
+            runtime = await _start(definition, settings, app.state.clock, stack)
             app.state.runtime = runtime
-            _log.info("%s ready on port %s", definition.name, definition.port)
+            _log.info("%s ready on port %s", definition.name, settings.port or definition.port)
             try:
                 yield
             finally:
@@ -86,17 +118,23 @@ def _lifespan_for(
 
 
 async def _start(
-    definition: ServiceDefinition, settings: ServiceSettings, stack: contextlib.AsyncExitStack
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    clock: Clock,
+    stack: contextlib.AsyncExitStack,
 ) -> Runtime:
     url = settings.resolved_database_url
     await ensure_database(url)
     engine = create_engine(url)
     stack.push_async_callback(engine.dispose)
-    await upgrade(definition.migrations, engine)
+    await upgrade(definition.migrations_location, engine)
     holder: dict[str, Runtime] = {}
     nc = await connect_nats(settings, definition.name, on_reconnect=lambda: _reensure(holder))
     stack.push_async_callback(_drain, nc, settings.shutdown_timeout)
+    version = nc.connected_server_version
+    require_server((version.major, version.minor, version.patch))
     js = nc.jetstream()
+    supervisor = Supervisor(grace=settings.shutdown_timeout)
     runtime = Runtime(
         definition=definition,
         settings=settings,
@@ -105,28 +143,28 @@ async def _start(
         nc=nc,
         js=js,
         store=EventStore.for_dialect(engine.dialect.name, definition.catalogue),
-        relay=OutboxRelay(engine, js, name=definition.name),
-        migration_heads=frozenset(head_revisions(definition.migrations)),
+        clock=clock,
+        supervisor=supervisor,
+        migration_heads=frozenset(head_revisions(definition.migrations_location)),
     )
     holder["runtime"] = runtime
-    await _ensure_stream(runtime)
-    stack.push_async_callback(_stop_background, runtime)
-    _start_background(runtime)
+    if definition.publishes:
+        await _ensure_stream(runtime)
+        runtime.relay = OutboxRelay(engine, js, name=definition.name)
+    stack.push_async_callback(supervisor.stop)
+    _start_jobs(runtime)
     for hook in definition.on_startup:
         await hook(runtime)
     return runtime
 
 
-def _stream_spec(runtime: Runtime) -> StreamSpec:
-    return dataclasses.replace(
+async def _ensure_stream(runtime: Runtime) -> None:
+    spec = dataclasses.replace(
         runtime.definition.stream,
         replicas=runtime.settings.stream_replicas,
         duplicate_window=runtime.settings.duplicate_window,
     )
-
-
-async def _ensure_stream(runtime: Runtime) -> None:
-    await ensure_stream(runtime.js, _stream_spec(runtime))
+    await ensure_stream(runtime.js, spec)
     runtime.stream_ready = True
 
 
@@ -134,79 +172,85 @@ def _reensure(holder: dict[str, Runtime]) -> Awaitable[None] | None:
     # Why: a NATS server that came back without its store (a fresh container) has lost the
     # stream; recreating it on reconnect lets the relay publish again.
     runtime = holder.get("runtime")
-    return _ensure_stream(runtime) if runtime is not None else None
+    if runtime is None or not runtime.definition.publishes:
+        return None
+    return _ensure_stream(runtime)
 
 
-def _start_background(runtime: Runtime) -> None:
-    _spawn(runtime, "relay", runtime.relay.run())
-    retention = keep_keys_within(runtime.sessionmaker, runtime.settings.idempotency_retention)
-    _spawn(runtime, "idempotency_retention", retention)
-    runtime.consumers = list(runtime.definition.consumers(runtime))
-    for consumer in runtime.consumers:
-        _spawn(runtime, f"consumer:{consumer.name}", consumer.run())
+def _start_jobs(runtime: Runtime) -> None:
+    """Start order = stop order reversed: the relay first (it stops last)."""
+    supervisor = runtime.supervisor
+    if runtime.relay is not None:
+        relay = runtime.relay
+        supervisor.start(Job("relay", relay.run, relay.stop))
+    retention = runtime.settings.idempotency_retention
+    supervisor.start(
+        Job(
+            "idempotency_retention",
+            lambda: keep_keys_within(runtime.sessionmaker, retention, supervisor.stopping),
+            required=False,
+        )
+    )
     if runtime.definition.uses_consent_replica:
-        runtime.replica = ConsentReplica(runtime.js)
-        _spawn(runtime, "consent_replica", runtime.replica.run())
+        replica = ConsentReplica(runtime.js)
+        runtime.replica = replica
+        supervisor.start(Job("consent_replica", replica.run, replica.stop))
+    for subscription in runtime.definition.subscriptions:
+        _start_subscription(runtime, subscription)
+    context = WorkerContext(runtime, supervisor.stopping)
+    for worker in runtime.definition.workers:
+        supervisor.start(Job(f"worker:{worker.name}", _bind(worker.run, context)))
 
 
-def _spawn(runtime: Runtime, name: str, work: Coroutine[Any, Any, None]) -> None:
-    task = asyncio.create_task(work, name=f"{runtime.definition.name}:{name}")
-    task.add_done_callback(_report_exit)
-    runtime.tasks[name] = task
+def _bind(
+    run: Callable[[WorkerContext], Awaitable[None]], context: WorkerContext
+) -> Callable[[], Awaitable[None]]:
+    return lambda: run(context)
 
 
-def _report_exit(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        _log.error("background task %s failed", task.get_name(), exc_info=task.exception())
-
-
-async def _stop_background(runtime: Runtime) -> None:
-    # Consumers first (they may still write and ack), then the replica, then the relay, so the
-    # relay publishes whatever the last commands committed.
-    await _cancel(runtime, "idempotency_retention")
-    grace = runtime.settings.shutdown_timeout
-    stoppers: list[tuple[str, Callable[[], Any]]] = [
-        (f"consumer:{c.name}", functools.partial(c.stop, grace)) for c in runtime.consumers
-    ]
-    if runtime.replica is not None:
-        stoppers.append(("consent_replica", runtime.replica.stop))
-    stoppers.append(("relay", runtime.relay.stop))
-    for name, stop in stoppers:
-        await _stop_one(runtime, name, stop)
-
-
-async def _cancel(runtime: Runtime, name: str) -> None:
-    # For a task with no in-flight work worth finishing: an interrupted delete rolls back.
-    task = runtime.tasks.get(name)
-    if task is None:
+def _start_subscription(runtime: Runtime, subscription: Subscription) -> None:
+    service = runtime.definition.name
+    if subscription.stream is not None:
+        consumer = _consumer(
+            runtime, subscription, subscription.stream, subscription.consumer_name(service)
+        )
+        runtime.consumers.append(consumer)
+        runtime.supervisor.start(Job(f"consumer:{consumer.name}", consumer.run, consumer.stop))
         return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    assert subscription.types is not None
+    follower = StreamFollower(
+        runtime.nc,
+        name=subscription.consumer_name(service),
+        types=subscription.types,
+        build=lambda stream: _consumer(
+            runtime, subscription, stream, subscription.consumer_name(service, stream)
+        ),
+        interval=runtime.settings.discovery_interval,
+    )
+    runtime.followers.append(follower)
+    runtime.supervisor.start(Job(f"follower:{follower.name}", follower.run, follower.stop))
 
 
-async def _stop_one(runtime: Runtime, name: str, stop: Callable[[], Any]) -> None:
-    try:
-        result = stop()
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        _log.warning("stopping %s failed", name, exc_info=True)
-    task = runtime.tasks.get(name)
-    if task is None:
-        return
-    try:
-        await asyncio.wait_for(asyncio.shield(task), runtime.settings.shutdown_timeout)
-    except TimeoutError:
-        _log.warning("%s did not stop in %ss; cancelling", name, runtime.settings.shutdown_timeout)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    except Exception:
-        _log.debug("%s ended with an error (already reported)", name)
+def _consumer(
+    runtime: Runtime, subscription: Subscription, stream: str, name: str
+) -> DurableConsumer:
+    return DurableConsumer(
+        runtime.nc,
+        runtime.sessionmaker,
+        name=name,
+        stream=stream,
+        reactions=subscription.reactions,
+        catalogue=runtime.definition.catalogue,
+        work_factory=runtime.reaction_work,
+        types=subscription.types,
+        batch=subscription.batch,
+        max_deliver=subscription.max_deliver,
+        backoff=subscription.backoff,
+        timing=runtime.settings.consumer_timing(),
+    )
 
 
-async def _drain(nc: NATS, seconds: float) -> None:
+async def _drain(nc: Any, seconds: float) -> None:
     if nc.is_closed:
         return
     try:
@@ -214,87 +258,3 @@ async def _drain(nc: NATS, seconds: float) -> None:
     except Exception:
         _log.warning("NATS did not drain cleanly; closing", exc_info=True)
         await nc.close()
-
-
-def inbox_prefix_for(service: str) -> str:
-    """The reply-inbox prefix of ``service``'s NATS connections: ``_INBOX_<service>``.
-
-    Why not the shared ``_INBOX``: JetStream delivers pulled messages and API replies to the
-    client's inboxes, and ``deploy/nats/accounts.conf`` lets each service user subscribe only to
-    its own ``_INBOX_<service>.>``, so no service can read another's deliveries.
-    """
-    if not _SUBJECT_TOKEN.match(service):
-        raise ValueError(f"a service name must be a plain subject token, not {service!r}")
-    return f"_INBOX_{service}"
-
-
-async def connect_nats(
-    settings: ServiceSettings,
-    service: str,
-    *,
-    on_reconnect: Callable[[], Awaitable[None] | None] = lambda: None,
-) -> NATS:
-    """Connect to ``settings.nats_url``, trying for ``nats_connect_timeout`` seconds.
-
-    Once connected the client reconnects forever; disconnections and reconnections are logged.
-    Replies and JetStream deliveries arrive under :func:`inbox_prefix_for` ``(service)``.
-    """
-
-    client = NATS()
-    hooks: set[asyncio.Task[None]] = set()
-
-    async def error_cb(exc: Exception) -> None:
-        _log.warning("NATS error: %s", exc)
-
-    async def disconnected_cb() -> None:
-        if client.is_draining or client.is_closed:
-            _log.info("NATS disconnected (shutting down)")
-        else:
-            _log.warning("NATS disconnected; reconnecting")
-
-    async def after_reconnect(pending: Awaitable[None]) -> None:
-        try:
-            await pending
-        except Exception:
-            _log.warning("the reconnect hook failed", exc_info=True)
-
-    async def reconnected_cb() -> None:
-        _log.info("NATS reconnected")
-        pending = on_reconnect()
-        if pending is not None:
-            # Run beside the client's reconnect loop, never inside it: the hook makes requests
-            # that need that loop to have finished.
-            task = asyncio.create_task(after_reconnect(pending))
-            hooks.add(task)
-            task.add_done_callback(hooks.discard)
-
-    async def closed_cb() -> None:
-        _log.info("NATS connection closed")
-
-    try:
-        # Why wait_for: with max_reconnect_attempts=-1 the first connect also retries forever.
-        await asyncio.wait_for(
-            client.connect(
-                servers=[settings.nats_url],
-                name=f"oneplan-{service}",
-                inbox_prefix=inbox_prefix_for(service),
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                # nats-py annotates int but sleeps on the value; sub-second waits work.
-                reconnect_time_wait=settings.nats_reconnect_wait,  # type: ignore[arg-type]
-                connect_timeout=2,
-                error_cb=error_cb,
-                disconnected_cb=disconnected_cb,
-                reconnected_cb=reconnected_cb,
-                closed_cb=closed_cb,
-            ),
-            settings.nats_connect_timeout,
-        )
-    except (TimeoutError, OSError, nats.errors.Error) as exc:
-        with contextlib.suppress(Exception):
-            await client.close()
-        raise RuntimeError(
-            f"cannot connect to NATS at {settings.nats_url} "
-            f"(tried for {settings.nats_connect_timeout}s): {exc!r}"
-        ) from exc
-    return client

@@ -18,7 +18,7 @@ import re
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
-from oneplan_kit.errors import Forbidden, ServiceUnavailable, Unauthorized
+from oneplan_kit.errors import ServiceUnavailable, Unauthorized
 
 __all__ = [
     "ALGORITHM",
@@ -43,7 +43,6 @@ __all__ = [
     "TokenVerifier",
     "issue_dev_token",
     "load_or_create_dev_key",
-    "require_roles",
 ]
 
 ALGORITHM = "RS256"
@@ -293,22 +292,3 @@ async def _current_principal(
 
 CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
 """The authenticated caller; 401 problem when the bearer token is missing or refused."""
-
-
-def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting callers holding at least one of ``roles`` (403 problem otherwise).
-
-    Use as ``dependencies=[Depends(require_roles("caseworker"))]`` or
-    ``principal: Annotated[Principal, Depends(require_roles("caseworker", "manager"))]``.
-    """
-    if not roles:
-        raise ValueError("require_roles needs at least one role")
-
-    async def _check(principal: CurrentPrincipal) -> Principal:
-        if not principal.has_role(*roles):
-            raise Forbidden(
-                f"This needs one of the roles: {', '.join(roles)}.", required_roles=list(roles)
-            )
-        return principal
-
-    return _check

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -31,7 +30,8 @@ from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
 from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.demo import DEFAULT_BASE_URL_TEMPLATE, DemoError, run_demo
 from oneplan_kit.dev import DevError, DevOptions, discover_services, find_root, run_dev
-from oneplan_kit.runtime import ServiceDefinition
+from oneplan_kit.service import ServiceDefinition
+from oneplan_kit.service import load_service as installed_service
 
 if TYPE_CHECKING:
     from oneplan_events.deadletters import DeadLetter
@@ -85,25 +85,18 @@ def issue_token(
 def load_service(
     name: str, nats_url: str | None = None
 ) -> tuple[ServiceDefinition, ServiceSettings]:
-    """The definition and settings of an installed service, from its app factory.
+    """The definition and settings of an installed service.
 
     ``nats_url`` overrides the settings' NATS (e.g. the one `oneplan dev` started).
     """
-    module_name = f"oneplan_{name.replace('-', '_')}.entrypoints.api"
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name and module_name.startswith(error.name):
-            raise CommandError(
-                f"no service {name!r} is installed ({module_name} not found); "
-                "services are the folders under services/ (run `uv sync` after adding one)"
-            ) from error
-        raise
-    app = module.create_app()
-    settings: ServiceSettings = app.state.settings
+        definition = installed_service(name)
+    except LookupError as error:
+        raise CommandError(str(error)) from error
+    settings = definition.settings_cls()
     if nats_url is not None:
         settings = settings.model_copy(update={"nats_url": nats_url})
-    return app.state.definition, settings
+    return definition, settings
 
 
 def _dev(args: argparse.Namespace, out: TextIO) -> int:
@@ -150,7 +143,7 @@ def _token(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _migrate(args: argparse.Namespace, out: TextIO) -> int:
-    names = args.services or [s.name for s in discover_services(find_root())]
+    names = args.services or [s.name for s in discover_services()]
     if not names:
         raise CommandError("no services to migrate: none found under services/")
     asyncio.run(_migrate_all(names, out))
@@ -164,7 +157,7 @@ async def _migrate_all(names: Sequence[str], out: TextIO) -> None:
         definition, settings = load_service(name)
         url = settings.resolved_database_url
         await ensure_database(url)
-        await upgrade(definition.migrations, url)
+        await upgrade(definition.migrations_location, url)
         out.write(f"{name}: migrated to head ({_safe_url(url)})\n")
 
 
@@ -195,9 +188,11 @@ async def _republish_service(
 ) -> int:
     from oneplan_events.replay import republish
     from oneplan_events.streams import ensure_stream
-    from oneplan_kit.app import connect_nats
+    from oneplan_kit.nats import connect_nats
 
     definition, settings = load_service(service, nats_url)
+    if not definition.publishes:
+        raise CommandError(f"{service} publishes no events: there is nothing to republish")
     spec = dataclasses.replace(
         definition.stream,
         replicas=settings.stream_replicas,

@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oneplan_events.consumer import ConsumerTiming
+
 __all__ = ["DevelopmentKeyOutsideDevelopment", "ServiceSettings"]
 
 
@@ -115,6 +117,43 @@ class ServiceSettings(BaseSettings):
         validation_alias=_shared("SHUTDOWN_TIMEOUT", "shutdown_timeout"),
         description="Seconds each background task gets to finish in-flight work on shutdown.",
     )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="The HTTP port this instance listens on, when it differs from the "
+        "service's own (`oneplan dev --port-offset`); used in logs and links.",
+    )
+    discovery_interval: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=_shared("DISCOVERY_INTERVAL", "discovery_interval"),
+        description="Seconds between looks for new streams a follower reads (new streams are "
+        "also seen at once through JetStream's stream-created advisory).",
+    )
+    consumer_ack_wait: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=_shared("CONSUMER_ACK_WAIT", "consumer_ack_wait"),
+        description="Seconds before JetStream redelivers a message nobody acknowledged (an "
+        "instance that died with it): the longest an in-flight event waits after a crash.",
+    )
+    consumer_pin_ttl: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=_shared("CONSUMER_PIN_TTL", "consumer_pin_ttl"),
+        description="Seconds of silence before another instance takes over a partition.",
+    )
+
+    def consumer_timing(self) -> ConsumerTiming:
+        """How this service's consumers pace their pulls, pins and redeliveries."""
+        expires = min(5.0, self.consumer_pin_ttl / 2)
+        return ConsumerTiming(
+            ack_wait=self.consumer_ack_wait,
+            expires=expires,
+            heartbeat=min(1.0, expires / 4),
+            pin_ttl=self.consumer_pin_ttl,
+        )
 
     @classmethod
     def service_name(cls) -> str:

@@ -137,7 +137,7 @@ async def run_demo(
     port_offset: int = 0,
 ) -> dict[str, Any]:
     """Run every service's demo step in journey order; returns the shared scenario."""
-    services = discover_services(root, port_offset)
+    services = discover_services(port_offset)
     if not services:
         raise DemoError(f"no services found under {root / 'services'}")
     urls = base_urls_for(services, template)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import importlib
 import os
 import shutil
 import signal
@@ -30,22 +29,10 @@ import httpx
 import nats
 from sqlalchemy.engine import make_url
 
-# The ports the README promises; a service not listed here takes the port its definition names.
-SERVICE_PORTS: dict[str, int] = {
-    "children": 8001,
-    "consent": 8002,
-    "plans": 8003,
-    "referrals": 8004,
-    "socialcare": 8005,
-    "transport": 8006,
-    "insights": 8007,
-}
-# The order a child's journey crosses the services; the demo loads data in this order.
-JOURNEY_ORDER: tuple[str, ...] = tuple(SERVICE_PORTS)
+from oneplan_kit.service import installed_services
 
 SHARED_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_NATS_PORT = 4223
-FIRST_EXTRA_PORT = 8010
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LOG_TAIL_LINES = 30
@@ -106,53 +93,20 @@ def find_root(start: Path | None = None) -> Path:
     raise DevError(f"no OnePlan checkout (a folder with services/) at or above {here}")
 
 
-def discover_services(root: Path, port_offset: int = 0) -> list[ServiceInfo]:
-    """Every ``services/<name>`` whose ``entrypoints/api.py`` defines ``create_app``.
-
-    Journey order first, then any other service alphabetically; the order is also the start
-    order and the demo order. ``port_offset`` moves every port (a second copy beside the first).
-    """
-    names = [
-        folder.name
-        for folder in sorted((root / "services").iterdir())
-        if folder.is_dir() and _has_app(folder)
-    ]
-    names.sort(key=_journey_position)
-    taken = {SERVICE_PORTS[n] for n in names if n in SERVICE_PORTS}
-    services = []
-    for name in names:
-        port = SERVICE_PORTS.get(name) or _definition_port(name) or _next_port(taken)
-        taken.add(port)
-        services.append(ServiceInfo(name, port + port_offset))
-    return services
-
-
-def _journey_position(name: str) -> tuple[int, str]:
-    known = name in JOURNEY_ORDER
-    return (JOURNEY_ORDER.index(name) if known else len(JOURNEY_ORDER), name)
-
-
-def _has_app(folder: Path) -> bool:
-    package = "oneplan_" + folder.name.replace("-", "_")
-    api = folder / "src" / package / "entrypoints" / "api.py"
-    return api.is_file() and "create_app" in api.read_text(encoding="utf-8")
-
-
-def _definition_port(name: str) -> int | None:
-    """The port a new service's ``ServiceDefinition`` declares (None when not installed)."""
-    try:
-        module = importlib.import_module(f"oneplan_{name.replace('-', '_')}.entrypoints.api")
-    except ImportError:
-        return None
-    port = module.create_app().state.definition.port
-    return port if isinstance(port, int) else None
-
-
-def _next_port(taken: set[int]) -> int:
-    port = FIRST_EXTRA_PORT
-    while port in taken:
-        port += 1
-    return port
+def discover_services(port_offset: int = 0) -> list[ServiceInfo]:
+    """Every installed service (entry points ``oneplan.services``), in the order of a child's
+    journey (each definition's ``journey_step``, then name): the start order and the demo
+    order. ``port_offset`` moves every port (a second copy beside the first)."""
+    definitions = sorted(installed_services().values(), key=lambda d: (d.journey_step, d.name))
+    ports: dict[int, str] = {}
+    for definition in definitions:
+        if definition.port in ports:
+            raise DevError(
+                f"services {ports[definition.port]} and {definition.name} both want port "
+                f"{definition.port}: give one another port in its ServiceDefinition"
+            )
+        ports[definition.port] = definition.name
+    return [ServiceInfo(d.name, d.port + port_offset) for d in definitions]
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -348,6 +302,7 @@ def service_env(service: ServiceInfo, nats_url: str, database_url: str) -> dict[
             "ONEPLAN_ENV": "development",
             "ONEPLAN_NATS_URL": nats_url,
             f"{service.env_prefix}DATABASE_URL": database_url,
+            f"{service.env_prefix}PORT": str(service.port),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -449,11 +404,11 @@ def banner(services: Sequence[ServiceInfo], nats_url: str, token: str, database:
 
 async def run_dev(options: DevOptions, mint: TokenMinter, out: TextIO) -> int:
     """Run everything until Ctrl-C/SIGTERM (exit 0) or until a service dies (exit 1)."""
-    services = discover_services(options.root, options.port_offset)
+    services = discover_services(options.port_offset)
     if not services:
         raise DevError(
-            f"no services under {options.root / 'services'} "
-            "(a service is services/<name>/src/oneplan_<name>/entrypoints/api.py with create_app)"
+            "no services are installed (a service is a package under services/ with an "
+            "`oneplan.services` entry point; run `uv sync --all-packages`)"
         )
     _check_ports(services)
     (options.root / "var").mkdir(exist_ok=True)

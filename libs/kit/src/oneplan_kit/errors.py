@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from oneplan_events.faults import is_database_outage
 from oneplan_events.store import ConcurrencyError
 
 __all__ = [
@@ -250,24 +251,6 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-# SQLSTATE classes meaning "the database is not there for us": connection exception,
-# insufficient resources (too many connections), operator intervention (shutdown, restart).
-_OUTAGE_SQLSTATES = ("08", "53", "57P")
-
-
-def _is_database_outage(exc: BaseException) -> bool:
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
-        ):
-            return True
-        if exc.statement is None:
-            return True  # raised while connecting, before any statement ran
-        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        return isinstance(code, str) and code.startswith(_OUTAGE_SQLSTATES)
-    return isinstance(exc, sa_exc.TimeoutError | ConnectionError)
-
-
 async def _on_problem(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, ProblemError)
     return exc.to_response(request.url.path)
@@ -298,7 +281,7 @@ async def _on_concurrency(request: Request, exc: Exception) -> ProblemResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
-    if _is_database_outage(exc):
+    if is_database_outage(exc):
         _log.warning("database unavailable: %s", exc.__class__.__name__)
         problem: ProblemError = ServiceUnavailable(
             "The database is unavailable; nothing was written. Retry later."

@@ -1,4 +1,12 @@
-"""Liveness (``/healthz``) and readiness (``/readyz``) endpoints every service has."""
+"""Liveness (``/healthz``) and readiness (``/readyz``) endpoints every service has.
+
+``/readyz`` answers 200 ``ready`` when every required check passes, 200 ``degraded`` when only
+advisory ones fail (a message parked in ``dead_letters``: an audit or projection gap an operator
+must look at, but no reason to take the instance out of service), and 503 ``not_ready``
+otherwise. Checks: database, migrations, NATS, the service's stream, every supervised job
+(relay, consumers, stream followers, consent replica, workers), whether each consumer found
+its stream, and parked messages.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from oneplan_events.schema import dead_letters
+from oneplan_kit.access import Public
+from oneplan_kit.migrations import current_is_head
 from oneplan_kit.runtime import Runtime
 
 __all__ = ["health_router", "readiness"]
@@ -19,68 +30,92 @@ health_router = APIRouter(tags=["health"])
 
 
 @health_router.get("/healthz", summary="Liveness: 200 while the process runs")
-async def healthz() -> dict[str, str]:
+async def healthz(_: Public) -> dict[str, str]:
     """Always 200 while the process is running."""
     return {"status": "alive"}
 
 
 @health_router.get(
     "/readyz",
-    summary="Readiness: 200 only when every dependency is up",
+    summary="Readiness: 200 when every required dependency is up",
     responses={503: {"description": "Not ready; the body lists each check"}},
 )
-async def readyz(request: Request) -> JSONResponse:
-    """200 when the service can take traffic, else 503; the body lists every check."""
+async def readyz(request: Request, _: Public) -> JSONResponse:
+    """200 (``ready`` or ``degraded``) when the service can take traffic, else 503."""
     runtime = getattr(request.app.state, "runtime", None)
     if not isinstance(runtime, Runtime):
-        checks = {"startup": {"ok": False, "detail": "the service is still starting"}}
+        checks = {"startup": _check(False, "", "the service is still starting")}
     else:
         checks = await readiness(runtime)
-    ready = all(check["ok"] for check in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    required = all(check["ok"] for check in checks.values() if check.get("required", True))
+    advisory = all(check["ok"] for check in checks.values())
+    status = "ready" if advisory else "degraded" if required else "not_ready"
+    return JSONResponse({"status": status, "checks": checks}, status_code=200 if required else 503)
 
 
 async def readiness(runtime: Runtime) -> dict[str, dict[str, Any]]:
-    """Each readiness check by name: ``{"ok": bool, "detail": str}``."""
+    """Each readiness check by name: ``{"ok": bool, "detail": str, "required": bool}``."""
     checks: dict[str, dict[str, Any]] = {}
     checks["database"], checks["migrations"] = await _database_checks(runtime)
     checks["nats"] = _check(runtime.nc.is_connected, "connected", "not connected")
-    checks["stream"] = _check(
-        runtime.stream_ready, runtime.definition.stream.name, "stream not ensured"
-    )
-    checks["relay"] = _check(runtime.task_running("relay"), "running", "stopped")
-    stopped = [c.name for c in runtime.consumers if not runtime.task_running(f"consumer:{c.name}")]
-    checks["consumers"] = _check(
-        not stopped, f"{len(runtime.consumers)} running", f"stopped: {', '.join(stopped)}"
-    )
+    if runtime.definition.publishes:
+        checks["stream"] = _check(
+            runtime.stream_ready, runtime.definition.stream.name, "stream not ensured"
+        )
+    for name, state in runtime.supervisor.report().items():
+        detail = "running" if state["running"] else f"restarting: {state['last_error']}"
+        checks[name] = _check(state["running"], detail, detail, required=state["required"])
+    for consumer in runtime.consumers:
+        checks[f"consumer:{consumer.name}"] = _consumer_check(consumer)
+    for follower in runtime.followers:
+        checks[f"follower:{follower.name}"] = _check(
+            follower.discovered and all(c.running for c in follower.consumers.values()),
+            f"following {', '.join(follower.streams) or 'no stream yet'}",
+            follower.last_error or "no stream discovery has succeeded yet",
+        )
     if runtime.replica is not None:
         checks["consent_replica"] = _check(runtime.replica.ready, "fresh", "not ready or stale")
+    checks["dead_letters"] = await _dead_letters(runtime)
     return checks
 
 
-def _check(ok: bool, good: str, bad: str) -> dict[str, Any]:
-    return {"ok": ok, "detail": good if ok else bad}
+def _consumer_check(consumer: Any) -> dict[str, Any]:
+    if consumer.waiting_for_stream:
+        return _check(True, f"waiting for stream {consumer.stream} to be created", "")
+    pinned = consumer.pinned_partitions
+    detail = f"applying partitions {pinned}" if pinned else "standby (another instance applies)"
+    return _check(consumer.running, detail, "stopped")
+
+
+async def _dead_letters(runtime: Runtime) -> dict[str, Any]:
+    try:
+        async with asyncio.timeout(_DB_TIMEOUT), runtime.sessionmaker() as session:
+            parked = await session.scalar(
+                select(func.count())
+                .select_from(dead_letters)
+                .where(dead_letters.c.replayed_at.is_(None))
+            )
+    except Exception as error:
+        return _check(False, "", f"unknown: {type(error).__name__}", required=False)
+    return _check(
+        not parked,
+        "none parked",
+        f"{parked} message(s) parked: `oneplan deadletters list {runtime.definition.name}`",
+        required=False,
+    )
 
 
 async def _database_checks(runtime: Runtime) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         async with asyncio.timeout(_DB_TIMEOUT):
-            current = await _current_revisions(runtime)
-    except Exception as exc:  # any failure to read means "not reachable"
-        failed = _check(False, "", f"unreachable: {exc.__class__.__name__}")
-        return failed, _check(False, "", "unknown (database unreachable)")
-    at_head = current == runtime.migration_heads
-    return _check(True, "reachable", ""), _check(
-        at_head, "at head", f"at {sorted(current)}, head is {sorted(runtime.migration_heads)}"
-    )
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            at_head = await current_is_head(runtime.definition.migrations_location, runtime.engine)
+    except Exception as error:
+        reason = f"unreachable: {type(error).__name__}"
+        return _check(False, "", reason), _check(False, "", "unknown (database unreachable)")
+    return _check(True, "reachable", ""), _check(at_head, "at head", "not at head")
 
 
-async def _current_revisions(runtime: Runtime) -> frozenset[str]:
-    # A deferred (read) transaction: readiness probes must never queue behind SQLite writers.
-    async with runtime.engine.connect() as conn:
-        conn = await conn.execution_options(sqlite_begin="DEFERRED")
-        rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-        return frozenset(str(row[0]) for row in rows)
+def _check(ok: bool, good: str, bad: str, *, required: bool = True) -> dict[str, Any]:
+    return {"ok": ok, "detail": good if ok else bad, "required": required}

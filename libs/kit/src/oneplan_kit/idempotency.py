@@ -1,51 +1,45 @@
 """Idempotent POSTs: an ``Idempotency-Key`` header makes a retried command harmless.
 
-A command endpoint takes :data:`IdempotencyDep` and records its response in the same transaction
-as its events::
-
-    @router.post("/widgets", status_code=201)
-    async def create_widget(body: CreateWidget, uow: UnitOfWorkDep, idem: IdempotencyDep):
-        ...
-        await uow.append(stream_id, 0, events)
-        response = JSONResponse(payload, status_code=201, headers={"Location": ..., "ETag": ...})
-        await idem.complete(uow, response)
-        await uow.commit()
-        return response
+Every POST that runs through the kit's command dependency (:data:`oneplan_kit.commands.CommandDep`)
+honours the header: the key is claimed in the command's own transaction, and
+``Command.respond`` records the response in that same transaction before the one commit, so
+the key and the command's effect commit together or not at all.
 
 A retry with the same key by the same principal gets the first response back (status, body,
 ``Location``, ``ETag``; plus ``Idempotent-Replayed: true``) and writes nothing. The same key with a
-different request is refused with 422. Without the header the endpoint runs normally.
+different request is refused with 422. Without the header the command runs normally.
 
 Keys are kept for ``ONEPLAN_IDEMPOTENCY_RETENTION`` (default 24 hours): :func:`keep_keys_within`
-runs beside every service (started by ``create_app``'s lifespan) and deletes older ones, so a
-retry after that runs the command again. Partners must retry within the retention.
+runs beside every service (a supervised job) and deletes older ones, so a retry after that runs
+the command again. Partners must retry within the retention.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from oneplan_kit.auth import CurrentPrincipal
+from oneplan_events.uow import UnitOfWork
+from oneplan_kit.auth import Principal
 from oneplan_kit.errors import Conflict, ProblemError, ProblemResponse, problem_type
-from oneplan_kit.runtime import UnitOfWorkDep, get_runtime
+from oneplan_kit.runtime import get_runtime
 from oneplan_kit.schema import IDEMPOTENCY_KEYS
-from oneplan_kit.uow import UnitOfWork
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
     "REPLAYED_HEADER",
     "Idempotency",
-    "IdempotencyDep",
+    "claim",
     "delete_expired_keys",
     "install_idempotency_handlers",
     "keep_keys_within",
@@ -162,25 +156,28 @@ async def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-async def _idempotency(
-    request: Request,
-    uow: UnitOfWorkDep,
-    principal: CurrentPrincipal,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=IDEMPOTENCY_HEADER,
-            min_length=1,
-            max_length=_MAX_KEY_LENGTH,
-            description="Makes a retried command return the first response and write nothing.",
-        ),
-    ] = None,
+async def claim(
+    request: Request, uow: UnitOfWork, principal: Principal, key: str | None
 ) -> Idempotency:
-    if idempotency_key is None:
+    """The idempotency state of a command request, its key claimed in ``uow``'s transaction.
+
+    Raises to short-circuit the command: the stored response of a completed request with the
+    same key (replayed by the app's handler), 422 for the same key with another request, or a
+    race with a concurrent duplicate (answered once that one has committed).
+    """
+    if key is None:
         return Idempotency(None)
-    who = f"{principal.agency}:{principal.sub}"
+    if not 1 <= len(key) <= _MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
+        raise ProblemError(
+            422,
+            problem_type("validation"),
+            "Validation failed",
+            f"{IDEMPOTENCY_HEADER} must be 1 to {_MAX_KEY_LENGTH} printable ASCII characters.",
+            errors=[{"location": ["header", IDEMPOTENCY_HEADER], "message": "invalid key"}],
+        )
+    who = _scope(principal)
     fingerprint = await _fingerprint(request)
-    row = await _lookup(uow.session, who, idempotency_key)
+    row = await _lookup(uow.session, who, key)
     if row is not None:
         raise _answer_for(row, fingerprint)
     try:
@@ -189,20 +186,21 @@ async def _idempotency(
         await uow.session.execute(
             insert(IDEMPOTENCY_KEYS).values(
                 principal=who,
-                key=idempotency_key,
+                key=key,
                 fingerprint=fingerprint,
                 method=request.method,
-                path=request.url.path,
+                path=request.url.path[:2000],
                 created_at=datetime.now(UTC),
             )
         )
     except IntegrityError as exc:
-        raise _Race(who, idempotency_key, fingerprint) from exc
-    return Idempotency(idempotency_key, who, fingerprint)
+        raise _Race(who, key, fingerprint) from exc
+    return Idempotency(key, who, fingerprint)
 
 
-IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
-"""Honours the ``Idempotency-Key`` header of a command (see the module docstring)."""
+def _scope(principal: Principal) -> str:
+    """Keys are scoped to the caller: two partners may pick the same key by chance."""
+    return f"{principal.agency}:{principal.sub}"
 
 
 async def _on_replay(_request: Request, exc: Exception) -> Response:
@@ -246,9 +244,12 @@ async def delete_expired_keys(
 
 
 async def keep_keys_within(
-    sessionmaker: async_sessionmaker[AsyncSession], retention: timedelta
+    sessionmaker: async_sessionmaker[AsyncSession],
+    retention: timedelta,
+    stopping: asyncio.Event | None = None,
 ) -> None:
-    """Run until cancelled: delete expired keys once a minute (or every quarter retention).
+    """Until ``stopping`` is set: delete expired keys once a minute (or every quarter
+    retention).
 
     Why a background task and not a delete inside commands: a command's transaction stays as
     short as before, and an idle service still forgets its keys. Several instances of a service
@@ -256,7 +257,8 @@ async def keep_keys_within(
     retried at the next one.
     """
     interval = min(_MAX_PURGE_INTERVAL, retention / 4).total_seconds()
-    while True:
+    stopping = stopping or asyncio.Event()
+    while not stopping.is_set():
         try:
             deleted = await delete_expired_keys(sessionmaker, retention)
         except Exception:
@@ -264,4 +266,5 @@ async def keep_keys_within(
         else:
             if deleted:
                 _log.info("deleted %d expired idempotency keys", deleted)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval)

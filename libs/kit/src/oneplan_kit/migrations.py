@@ -1,20 +1,21 @@
 """Alembic per service, configured in code (no ``alembic.ini``), on PostgreSQL and SQLite.
 
-A service keeps its migrations in a folder of its package (``oneplan_children/migrations/``
-with ``env.py`` and ``versions/``). Its ``env.py`` is two lines::
-
-    from oneplan_kit.migrations import run_env
-    run_env(SERVICE_METADATA)        # a MetaData, a sequence of them, or None
+A service keeps only its migration *versions* (``oneplan_children/migrations/versions/``); the
+kit supplies the Alembic environment (``oneplan_kit/alembic/env.py``, the ``script.py.mako``
+template) and its own ``backbone`` branch (``oneplan_kit/backbone_migrations/``): the tables of
+the libraries (event store, outbox, consumer positions, idempotency keys...). Every service
+database runs both, so when the libraries need a new table no service edits a migration.
 
 ``upgrade`` runs the migrations on an engine's connection (the lifespan does this at start; the
 ``oneplan migrate`` command does it on demand); ``current_is_head`` tells readiness whether the
-database is at the newest revision.
+database is at the newest revision of both branches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.resources
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,17 +41,52 @@ __all__ = [
 ]
 
 Migrations = str | Path
-"""``"oneplan_children:migrations"`` (package resource) or a filesystem path to the folder."""
+"""``"oneplan_children:migrations"`` (a package folder holding ``versions/``) or a path to it."""
+
+KIT_ENVIRONMENT = Path(__file__).parent / "alembic"
+BACKBONE_VERSIONS = Path(__file__).parent / "backbone_migrations"
 
 
-def alembic_config(migrations: Migrations, database_url: str | None = None) -> Config:
-    """An Alembic ``Config`` for a service's migrations folder, without any ini file."""
+def versions_folder(migrations: Migrations) -> Path:
+    """The folder of a service's migration versions."""
+    if isinstance(migrations, Path):
+        folder = migrations
+    else:
+        package, _, sub = migrations.partition(":")
+        if not sub:
+            folder = Path(package)
+        else:
+            folder = Path(str(importlib.resources.files(package).joinpath(sub)))
+    versions = folder / "versions"
+    return versions if versions.is_dir() else folder
+
+
+def alembic_config(
+    migrations: Migrations,
+    database_url: str | None = None,
+    target_metadata: MetaData | Sequence[MetaData] | None = None,
+) -> Config:
+    """An Alembic ``Config`` for a service: the kit's environment, the backbone branch and the
+    service's versions, without any ini file."""
     config = Config()
-    config.set_main_option("script_location", str(migrations))
+    config.set_main_option("script_location", str(KIT_ENVIRONMENT))
+    config.set_main_option(
+        "version_locations", f"{BACKBONE_VERSIONS} {versions_folder(migrations)}"
+    )
+    config.set_main_option("path_separator", "space")
+    config.attributes["target_metadata"] = _with_libraries(target_metadata)
     if database_url is not None:
         # Why escape %: Config values go through ConfigParser interpolation.
         config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+def _with_libraries(target: MetaData | Sequence[MetaData] | None) -> list[MetaData]:
+    from oneplan_events.schema import BACKBONE_METADATA
+    from oneplan_kit.schema import KIT_METADATA
+
+    own = [] if target is None else [target] if isinstance(target, MetaData) else list(target)
+    return [BACKBONE_METADATA, KIT_METADATA, *own]
 
 
 def head_revisions(migrations: Migrations) -> set[str]:
@@ -59,9 +95,10 @@ def head_revisions(migrations: Migrations) -> set[str]:
 
 
 async def upgrade(
-    migrations: Migrations, database: AsyncEngine | str, revision: str = "head"
+    migrations: Migrations, database: AsyncEngine | str, revision: str = "heads"
 ) -> None:
-    """Apply the migrations up to ``revision`` on ``database`` (an engine or an async URL)."""
+    """Apply the migrations up to ``revision`` (default: the head of every branch) on
+    ``database`` (an engine or an async URL)."""
     engine = create_engine(database) if isinstance(database, str) else database
     try:
         async with engine.begin() as conn:

@@ -1,58 +1,29 @@
-"""What a service is (:class:`ServiceDefinition`) and what it runs with (:class:`Runtime`)."""
+"""What a running service runs with (:class:`Runtime`), and the dependencies that hand it out."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from oneplan_events.catalogue import CATALOGUE, Catalogue
+from oneplan_events.clock import Clock, local_date
 from oneplan_events.consumer import DurableConsumer
+from oneplan_events.discovery import StreamFollower
+from oneplan_events.envelope import Envelope
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
-from oneplan_events.streams import StreamSpec
+from oneplan_events.uow import UnitOfWork
 from oneplan_kit.config import ServiceSettings
-from oneplan_kit.uow import UnitOfWork
+from oneplan_kit.service import ServiceDefinition
+from oneplan_kit.workers import Supervisor
 from oneplan_sharing import ConsentReplica
 
-__all__ = ["Runtime", "RuntimeDep", "ServiceDefinition", "UnitOfWorkDep", "get_runtime"]
-
-
-@dataclass(frozen=True)
-class ServiceDefinition:
-    """Everything the kit needs to build and run one service.
-
-    ``migrations`` is ``"<package>:<folder>"`` (e.g. ``"oneplan_children:migrations"``) or a path.
-    ``consumers`` builds the service's durable consumers once the runtime exists.
-    ``on_startup`` hooks run after everything else has started (e.g. warm a cache).
-    ``catalogue`` is the shared ``CATALOGUE`` for every real service.
-    """
-
-    name: str
-    title: str
-    port: int
-    stream: StreamSpec
-    migrations: str | Path
-    settings_cls: type[ServiceSettings] = ServiceSettings
-    version: str = "0.1.0"
-    description: str = ""
-    routers: Sequence[APIRouter] = ()
-    consumers: Callable[[Runtime], Sequence[DurableConsumer]] = lambda _runtime: ()
-    uses_consent_replica: bool = False
-    on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
-    catalogue: Catalogue = CATALOGUE
-
-    @property
-    def source(self) -> str:
-        """The CloudEvents ``source`` of this service's events."""
-        return f"/oneplan/{self.name}"
+__all__ = ["NowDep", "Runtime", "RuntimeDep", "TodayDep", "get_runtime"]
 
 
 @dataclass
@@ -66,26 +37,40 @@ class Runtime:
     nc: NATS
     js: JetStreamContext
     store: EventStore
-    relay: OutboxRelay
+    clock: Clock
+    supervisor: Supervisor
+    relay: OutboxRelay | None = None
     replica: ConsentReplica | None = None
     consumers: list[DurableConsumer] = field(default_factory=list)
+    followers: list[StreamFollower] = field(default_factory=list)
     stream_ready: bool = False
     migration_heads: frozenset[str] = frozenset()
-    tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(
+        self, *, correlation_id: str | None = None, causation_id: str | None = None
+    ) -> UnitOfWork:
         """A new unit of work; use it as ``async with runtime.unit_of_work() as uow``."""
         return UnitOfWork(
             self.sessionmaker,
             self.store,
             source=self.definition.source,
-            after_commit=self.relay.wake,
+            clock=self.clock,
+            after_commit=self.relay.wake if self.relay is not None else lambda: None,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
         )
 
-    def task_running(self, name: str) -> bool:
-        """True when the background task ``name`` exists and has not finished."""
-        task = self.tasks.get(name)
-        return task is not None and not task.done()
+    def reaction_work(self, session: AsyncSession, envelope: Envelope) -> UnitOfWork:
+        """The unit of work a reaction runs in: the consumer's transaction; the events it
+        appends name the handled event as their cause and carry its correlation id."""
+        return UnitOfWork.bound_to(
+            session,
+            self.store,
+            source=self.definition.source,
+            clock=self.clock,
+            correlation_id=envelope.correlationid or envelope.id,
+            causation_id=envelope.id,
+        )
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -100,10 +85,15 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 """The running service's :class:`Runtime`."""
 
 
-async def _unit_of_work(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
-    async with runtime.unit_of_work() as uow:
-        yield uow
+def _now(runtime: RuntimeDep) -> datetime:
+    return runtime.clock.now()
 
 
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work)]
-"""A unit of work for this request (one per request; rolled back unless committed)."""
+def _today(runtime: RuntimeDep) -> date:
+    return local_date(runtime.clock.now())
+
+
+NowDep = Annotated[datetime, Depends(_now)]
+"""The current instant from the service's clock (aware UTC): routes never read the wall clock."""
+TodayDep = Annotated[date, Depends(_today)]
+"""Today's date in England from the service's clock."""

@@ -12,22 +12,15 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    PrimaryKeyConstraint,
     String,
     Table,
 )
 
+from oneplan_events.schema import NAMING_CONVENTION
+
 __all__ = ["IDEMPOTENCY_KEYS", "KIT_METADATA", "create_kit_tables"]
 
-KIT_METADATA = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+KIT_METADATA = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _idempotency_columns() -> list[Column[Any]]:
@@ -59,10 +52,7 @@ IDEMPOTENCY_KEYS = Table(
 
 
 def create_kit_tables(op: Any) -> None:
-    """Create the kit's tables from an Alembic migration (``op`` is ``alembic.op``)."""
-    op.create_table(
-        IDEMPOTENCY_KEYS.name,
-        *_idempotency_columns(),
-        PrimaryKeyConstraint("principal", "key", name="pk_idempotency_keys"),
-    )
-    op.create_index(_CREATED_AT_INDEX, IDEMPOTENCY_KEYS.name, ["created_at"])
+    """Create whichever kit tables do not exist yet, from an Alembic migration (``op`` is
+    ``alembic.op``): the kit's backbone branch and older services' first migrations both
+    call it, in either order."""
+    KIT_METADATA.create_all(op.get_bind(), checkfirst=True)

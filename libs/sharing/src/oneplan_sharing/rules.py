@@ -15,18 +15,18 @@ from itertools import product
 from typing import Final
 from uuid import UUID
 
-from oneplan_events.catalogue import CATALOGUE, DataClass, Event
-from oneplan_events.catalogue.consent import (
-    ConsentExpired,
-    ConsentGiven,
-    ConsentWithdrawn,
-    OverrideEnded,
-    OverrideRecorded,
-    Purpose,
-    StatutoryDutyEnded,
-    StatutoryDutyRecorded,
-)
+from oneplan_events.catalogue import Event
 from oneplan_events.envelope import Envelope
+from oneplan_events.vocabulary import KNOWN_AGENCIES, DataClass, Purpose
+from oneplan_sharing.facts import (
+    REPLICA_CATALOGUE,
+    ConsentEnd,
+    ConsentGrant,
+    DutyEnd,
+    DutyGrant,
+    OverrideEnd,
+    OverrideGrant,
+)
 
 __all__ = [
     "BASIS_CONSENT",
@@ -44,11 +44,6 @@ BASIS_OWN_DATA: Final = "own_data"
 BASIS_CONSENT: Final = "consent"
 BASIS_OVERRIDE: Final = "override"
 BASIS_STATUTORY_DUTY: Final = "statutory_duty"
-
-#: Agencies every deployment knows; integrators add theirs through settings.
-KNOWN_AGENCIES: Final = frozenset(
-    {"send", "school", "health", "social_care", "transport", "family"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +99,10 @@ class _ChildIndex:
     overrides: dict[_OverrideKey, list[_Grant]] = field(default_factory=dict)
     duties: dict[_Key, list[_Grant]] = field(default_factory=dict)
 
-    def add(self, record: ConsentGiven | OverrideRecorded | StatutoryDutyRecorded) -> None:
+    def add(self, record: ConsentGrant | OverrideGrant | DutyGrant) -> None:
         """Index one more record (additions are incremental; removals rebuild the child)."""
         match record:
-            case ConsentGiven():
+            case ConsentGrant():
                 grant = _Grant(record.consent_id, record.valid_from, record.valid_until)
                 for key in _keys(
                     record.owner_agencies,
@@ -116,12 +111,12 @@ class _ChildIndex:
                     record.purposes,
                 ):
                     self.consents.setdefault(key, []).append(grant)
-            case OverrideRecorded():
+            case OverrideGrant():
                 grant = _Grant(record.override_id, record.starts_at, record.ends_at)
                 for recipient in record.recipient_agencies:
                     for dc in record.data_classes:
                         self.overrides.setdefault((recipient, dc), []).append(grant)
-            case StatutoryDutyRecorded():
+            case DutyGrant():
                 grant = _Grant(record.duty_id, record.valid_from, record.valid_until)
                 for key in _keys(
                     record.owner_agencies,
@@ -136,9 +131,9 @@ class _ChildIndex:
 class _ChildRecords:
     """The active (not withdrawn, expired or ended) records of one child, by id."""
 
-    consents: dict[UUID, ConsentGiven] = field(default_factory=dict)
-    overrides: dict[UUID, OverrideRecorded] = field(default_factory=dict)
-    duties: dict[UUID, StatutoryDutyRecorded] = field(default_factory=dict)
+    consents: dict[UUID, ConsentGrant] = field(default_factory=dict)
+    overrides: dict[UUID, OverrideGrant] = field(default_factory=dict)
+    duties: dict[UUID, DutyGrant] = field(default_factory=dict)
 
     def index(self) -> _ChildIndex:
         idx = _ChildIndex()
@@ -182,16 +177,18 @@ class SharingState:
         self._ended: set[UUID] = set()
 
     def apply(self, item: Envelope | Event) -> None:
-        """Evolve the state by one event (an envelope is decoded through the catalogue).
+        """Evolve the state by one event (an envelope is decoded with the sharing facts).
 
-        Events that do not change who may see what are ignored. An envelope that cannot be
-        decoded raises (the caller must not carry on as if it had been applied).
+        Events that do not change who may see what (reviews, refusals...) are ignored. An
+        envelope of a decision-relevant type that cannot be decoded raises (the caller must
+        not carry on as if it had been applied).
         """
-        event = (
-            CATALOGUE.decode(item.type, item.schema_version, item.data)
-            if isinstance(item, Envelope)
-            else item
-        )
+        if isinstance(item, Envelope):
+            if item.type not in REPLICA_CATALOGUE:
+                return
+            event = REPLICA_CATALOGUE.decode(item.type, item.schema_version, item.data)
+        else:
+            event = item
         rebuild = self._apply_event(event)
         if rebuild is not None:
             self._index[rebuild] = self._records[rebuild].index()
@@ -204,17 +201,17 @@ class SharingState:
     def _apply_event(self, event: Event) -> UUID | None:
         """Record the change; return the child whose index must be rebuilt (after removals)."""
         match event:
-            case ConsentGiven():
+            case ConsentGrant():
                 self._add(event.child_id, event.consent_id, "consents", event)
-            case OverrideRecorded():
+            case OverrideGrant():
                 self._add(event.child_id, event.override_id, "overrides", event)
-            case StatutoryDutyRecorded():
+            case DutyGrant():
                 self._add(event.child_id, event.duty_id, "duties", event)
-            case ConsentWithdrawn() | ConsentExpired():
+            case ConsentEnd():
                 return self._drop(event.consent_id, "consents")
-            case OverrideEnded():
+            case OverrideEnd():
                 return self._drop(event.override_id, "overrides")
-            case StatutoryDutyEnded():
+            case DutyEnd():
                 return self._drop(event.duty_id, "duties")
         return None
 
@@ -223,7 +220,7 @@ class SharingState:
         child_id: UUID,
         ref: UUID,
         kind: str,
-        record: ConsentGiven | OverrideRecorded | StatutoryDutyRecorded,
+        record: ConsentGrant | OverrideGrant | DutyGrant,
     ) -> None:
         by_id: dict[UUID, Event] = getattr(
             self._records.setdefault(child_id, _ChildRecords()), kind
@@ -267,7 +264,7 @@ class SharingState:
         # Denials are shared per key (there are few keys): building reasons is the slow part.
         return _not_in_force(key) if key in idx.consents else _no_basis(key)
 
-    def active_overrides(self, child_id: UUID) -> Mapping[UUID, OverrideRecorded]:
+    def active_overrides(self, child_id: UUID) -> Mapping[UUID, OverrideGrant]:
         """The overrides of a child that have not been ended (whatever their period)."""
         records = self._records.get(child_id)
         return dict(records.overrides) if records else {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from oneplan_events.vocabulary import KNOWN_AGENCIES
 from oneplan_kit import ServiceSettings
-from oneplan_sharing import KNOWN_AGENCIES
 
 __all__ = ["ConsentSettings"]
 
@@ -23,20 +23,6 @@ class ConsentSettings(ServiceSettings):
     )
     expiry_interval: float = Field(
         default=30.0, gt=0, description="Seconds between checks for consents due to expire."
-    )
-    discovery_interval: float = Field(
-        default=30.0,
-        gt=0,
-        description="Seconds between looks for new OnePlan streams whose disclosures to log.",
-    )
-
-    children_stream: str = Field(
-        default="CHILDREN", description="The stream the children service publishes to."
-    )
-    consumer_prefix: str = Field(
-        default="consent",
-        pattern=r"^[A-Za-z0-9_]+$",
-        description="Prefix of this service's durable consumer names.",
     )
 
     @property

@@ -1,15 +1,15 @@
-"""The event catalogue: every OnePlan event type, the shared contract.
+"""The event catalogue machinery: typed, versioned events, one :class:`Catalogue` per service.
 
-Importing this package registers every event type: the generic contribution and disclosure
-events of each agency service, then each service's own module.
+Each service owns its catalogue module (``oneplan_<service>.events``) and names it in its
+service definition; this package holds only what every service shares: the base classes,
+the generic families (contributions to the shared plan, disclosures) and the vocabulary.
 """
 
 from oneplan_events.catalogue._base import (
-    CATALOGUE,
     Catalogue,
-    DataClass,
     Event,
     EventType,
+    ForeignEvent,
     UnknownEventType,
     UnsupportedSchemaVersion,
     Upcaster,
@@ -21,27 +21,12 @@ from oneplan_events.catalogue.shared import (
     ContributionWithdrawn,
     DisclosureBasis,
     DisclosureRecorded,
-    PlanSection,
     register_contribution_events,
     register_disclosure_event,
 )
-
-# Agencies that add to the shared plan, and every service that discloses across agencies:
-# registered here so the AsyncAPI document shows their generic events.
-CONTRIBUTING_SERVICES = ("children", "plans", "referrals", "socialcare", "transport")
-DISCLOSING_SERVICES = ("children", "consent", "plans", "referrals", "socialcare", "transport")
-for _service in CONTRIBUTING_SERVICES:
-    register_contribution_events(_service)
-for _service in DISCLOSING_SERVICES:
-    register_disclosure_event(_service)
-
-# Imported for their registrations; each service owns its module's content.
-from oneplan_events.catalogue import children, consent  # noqa: E402
+from oneplan_events.vocabulary import DataClass, PlanSection, Purpose
 
 __all__ = [
-    "CATALOGUE",
-    "CONTRIBUTING_SERVICES",
-    "DISCLOSING_SERVICES",
     "Catalogue",
     "ContributionEvents",
     "ContributionRevised",
@@ -52,12 +37,12 @@ __all__ = [
     "DisclosureRecorded",
     "Event",
     "EventType",
+    "ForeignEvent",
     "PlanSection",
+    "Purpose",
     "UnknownEventType",
     "UnsupportedSchemaVersion",
     "Upcaster",
-    "children",
-    "consent",
     "register_contribution_events",
     "register_disclosure_event",
 ]

@@ -1,4 +1,12 @@
-"""The event catalogue: typed, versioned event models and the one registry of them."""
+"""The event catalogue: typed, versioned event models, one catalogue per service.
+
+A service's catalogue holds the event types it **publishes** (their full, strict models: the
+contract integrators read in the AsyncAPI document) and the **readers** of the foreign events
+it consumes: tolerant models of just the fields it needs, because a service never imports
+another service's code (consumer-driven contracts). Every catalogue also knows the generic
+families any agency publishes (contributions to the shared plan, disclosures), so a new
+agency's events decode without a catalogue change anywhere.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +15,28 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, ClassVar, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from oneplan_events.envelope import Envelope, MalformedEvent, dataschema_for
 from oneplan_events.tracing import current_traceparent
+from oneplan_events.vocabulary import DataClass
 
 __all__ = [
-    "CATALOGUE",
     "Catalogue",
     "DataClass",
     "Event",
     "EventType",
+    "ForeignEvent",
     "UnknownEventType",
     "UnsupportedSchemaVersion",
     "Upcaster",
 ]
 
 
-class DataClass(StrEnum):
-    """The class of information an event carries; consent is given per data class."""
-
-    IDENTITY = "identity"
-    STORY = "story"
-    EDUCATION = "education"
-    HEALTH = "health"
-    SOCIAL_CARE = "social_care"
-    TRANSPORT = "transport"
-    CONSENT = "consent"
-
-
 class Event(BaseModel):
-    """Base of every event payload: an immutable fact, refusing fields it does not declare.
+    """Base of every published event payload: an immutable fact refusing undeclared fields.
 
     ``type``, ``data_class`` and ``schema_version`` are set by :meth:`Catalogue.register`.
     """
@@ -50,6 +46,17 @@ class Event(BaseModel):
     type: ClassVar[str]
     data_class: ClassVar[DataClass]
     schema_version: ClassVar[int]
+
+
+class ForeignEvent(Event):
+    """Base of a reader: the fields a consumer needs from another service's event.
+
+    Unknown fields are ignored (the producer may add fields in a compatible new version
+    without the consumer changing); a field the reader needs and the event lacks is a
+    validation error, and the consumer parks the event with the reason.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class UnknownEventType(KeyError):
@@ -84,6 +91,10 @@ _IRREGULAR_PAST: Final = frozenset(
     }
 )  # fmt: skip
 
+# Generic families every catalogue knows: (pattern with a `service` group, registrar).
+# Filled by oneplan_events.catalogue.shared when it is imported.
+GENERIC_FAMILIES: list[tuple[re.Pattern[str], Callable[[Catalogue, str], object]]] = []
+
 
 def check_type_name(event_type: str) -> None:
     """Raise ValueError unless ``event_type`` is ``oneplan.<service>.<aggregate>.<past-tense>``."""
@@ -100,6 +111,11 @@ def check_type_name(event_type: str) -> None:
         )
 
 
+def service_of(event_type: str) -> str:
+    """The publishing service named by an event type (its second part)."""
+    return event_type.split(".")[1]
+
+
 @dataclass(frozen=True, slots=True)
 class EventType:
     """What the catalogue knows of one event type."""
@@ -109,11 +125,12 @@ class EventType:
     data_class: DataClass | None  # None: each event carries its own ``data_class`` field
     version: int
     summary: str
+    published: bool = True  # False: a reader of another service's event
 
     @property
     def service(self) -> str:
         """The publishing service (second part of the type)."""
-        return self.name.split(".")[1]
+        return service_of(self.name)
 
     @property
     def dataschema(self) -> str:
@@ -122,50 +139,90 @@ class EventType:
 
 
 class Catalogue:
-    """The registry of event types, their upcasters and their schemas."""
+    """The registry of one service's event types, their upcasters and their schemas.
 
-    def __init__(self) -> None:
+    ``service`` names the publishing service: :meth:`register` refuses a type of another
+    service (that is a reader, :meth:`reads`). ``None`` makes a catalogue for tests and tools
+    that publish under several names.
+    """
+
+    def __init__(self, service: str | None = None) -> None:
+        self.service = service
         self._types: dict[str, EventType] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
-        self._families: list[tuple[re.Pattern[str], Callable[[str], object]]] = []
+        # Imported here (not at module level) because shared imports this module.
+        from oneplan_events.catalogue import shared  # noqa: F401 - fills GENERIC_FAMILIES
+
+    # -- registration ---------------------------------------------------------------------
 
     def register(
         self, event_type: str, data_class: DataClass | None, *, version: int = 1, summary: str
     ) -> Callable[[E], E]:
-        """Class decorator registering an event model under ``event_type``.
+        """Class decorator registering a model of an event type this service publishes.
 
         ``data_class=None`` is for generic events whose data class varies per event: the model
         must then declare a ``data_class`` field.
         """
         check_type_name(event_type)
-        if version < 1:
-            raise ValueError(f"{event_type}: schema version must be >= 1, got {version}")
-        if not summary.strip():
-            raise ValueError(f"{event_type}: a summary is required")
+        if self.service is not None and service_of(event_type) != self.service:
+            raise ValueError(
+                f"{event_type} is not an event of {self.service}: register a reader of "
+                "another service's event with Catalogue.reads"
+            )
+        _check_version_and_summary(event_type, version, summary)
 
         def decorate(model: E) -> E:
-            self._add(event_type, model, data_class, version, summary)
+            self._add(EventType(event_type, model, data_class, version, summary))
             return model
 
         return decorate
 
-    def _add(
+    def reads(
         self,
         event_type: str,
-        model: type[Event],
-        data_class: DataClass | None,
-        version: int,
-        summary: str,
+        data_class: DataClass,
+        *,
+        version: int = 1,
+        summary: str = "",
+    ) -> Callable[[E], E]:
+        """Class decorator registering a reader (a :class:`ForeignEvent`) of another
+        service's event.
+
+        ``version`` is the producer's schema version the reader was written for: older
+        stored versions go through this catalogue's upcasters, newer ones are read as they
+        are (the reader ignores fields it does not know).
+        """
+        check_type_name(event_type)
+        _check_version_and_summary(event_type, version, summary or event_type)
+
+        def decorate(model: E) -> E:
+            if not issubclass(model, ForeignEvent):
+                raise TypeError(f"a reader of {event_type} must be a ForeignEvent")
+            self._add(EventType(event_type, model, data_class, version, summary, published=False))
+            return model
+
+        return decorate
+
+    def add_generic_reader(
+        self, event_type: str, model: type[Event], data_class: DataClass | None, summary: str
     ) -> None:
-        if event_type in self._types:
-            raise ValueError(f"event type {event_type!r} is already registered")
-        if data_class is None and "data_class" not in model.model_fields:
-            raise ValueError(f"{event_type}: data_class=None needs a 'data_class' field")
-        model.type = event_type
-        model.schema_version = version
-        if data_class is not None:
-            model.data_class = data_class
-        self._types[event_type] = EventType(event_type, model, data_class, version, summary)
+        """Register another service's generic-family type (a contribution, a disclosure),
+        read with the family's shared strict model."""
+        self._add(EventType(event_type, model, data_class, 1, summary, published=False))
+
+    def _add(self, entry: EventType) -> None:
+        known = self._types.get(entry.name)
+        if known is not None:
+            if known.model is entry.model:
+                return  # the same model registered again (a shared generic class)
+            raise ValueError(f"event type {entry.name!r} is already registered")
+        if entry.data_class is None and "data_class" not in entry.model.model_fields:
+            raise ValueError(f"{entry.name}: data_class=None needs a 'data_class' field")
+        entry.model.type = entry.name
+        entry.model.schema_version = entry.version
+        if entry.data_class is not None:
+            entry.model.data_class = entry.data_class
+        self._types[entry.name] = entry
 
     def upcaster(self, event_type: str, *, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Decorator registering the function turning ``from_version`` data into the next one."""
@@ -179,21 +236,17 @@ class Catalogue:
 
         return decorate
 
-    def family(self, pattern: str, register: Callable[[str], object]) -> None:
-        """Register a generic family: a type matching ``pattern`` (with a ``service`` group)
-        is registered on first sight by ``register(service)``, so a new agency's events decode
-        without a catalogue change."""
-        self._families.append((re.compile(pattern), register))
+    # -- lookup ---------------------------------------------------------------------------
 
     def info(self, event_type: str) -> EventType:
         """The catalogue entry for ``event_type``; raises :class:`UnknownEventType`."""
         known = self._types.get(event_type)
         if known is not None:
             return known
-        for pattern, register in self._families:
+        for pattern, register in GENERIC_FAMILIES:
             match = pattern.match(event_type)
             if match is not None:
-                register(match["service"])
+                register(self, match["service"])
                 return self._types[event_type]
         raise UnknownEventType(event_type)
 
@@ -202,18 +255,31 @@ class Catalogue:
         return self.info(event_type).model
 
     def types(self) -> list[str]:
-        """Every registered event type, sorted."""
+        """Every registered event type (published and read), sorted."""
         return sorted(self._types)
+
+    def published(self) -> list[EventType]:
+        """The event types this service publishes, sorted by name."""
+        return [self._types[name] for name in sorted(self._types) if self._types[name].published]
+
+    def readers(self) -> list[EventType]:
+        """The foreign event types this service reads, sorted by name."""
+        return [
+            self._types[name] for name in sorted(self._types) if not self._types[name].published
+        ]
 
     def __contains__(self, event_type: object) -> bool:
         return event_type in self._types
+
+    # -- decoding -------------------------------------------------------------------------
 
     def upcast(
         self, event_type: str, schema_version: int, data: Mapping[str, Any]
     ) -> dict[str, Any]:
         """``data`` of ``schema_version`` brought to the current version (input untouched)."""
-        current = self.info(event_type).version
-        if not 1 <= schema_version <= current:
+        info = self.info(event_type)
+        current = info.version
+        if schema_version < 1 or (info.published and schema_version > current):
             raise UnsupportedSchemaVersion(
                 f"{event_type} v{schema_version} is not between v1 and the current v{current}"
             )
@@ -233,8 +299,11 @@ class Catalogue:
         Raises :class:`UnknownEventType`, :class:`UnsupportedSchemaVersion` or pydantic's
         ``ValidationError``.
         """
-        model = self.model(event_type)
-        return model.model_validate(self.upcast(event_type, schema_version, data))
+        info = self.info(event_type)
+        if schema_version == info.version:
+            # The hot path of every consumer and replay: nothing to upcast, no copy.
+            return info.model.model_validate(data)
+        return info.model.model_validate(self.upcast(event_type, schema_version, data))
 
     def decode_envelope(self, envelope: Envelope) -> Event:
         """Decode an envelope's data, also checking its ``dataclass`` against the event's."""
@@ -264,6 +333,8 @@ class Catalogue:
         schema["description"] = info.summary
         return schema
 
+    # -- publishing -----------------------------------------------------------------------
+
     def envelope_for(
         self,
         event: Event,
@@ -278,11 +349,14 @@ class Catalogue:
     ) -> Envelope:
         """Wrap ``event`` in an envelope: a new id, now (UTC), the current trace context.
 
-        ``childid`` defaults to the event's ``child_id`` field when it has one.
+        ``childid`` defaults to the event's ``child_id`` field when it has one. The stream
+        version is set by the event store when the event is appended.
         """
         info = self.info(type(event).type)
-        if type(event) is not info.model:
-            raise ValueError(f"{type(event).__name__} is not the registered model of {info.name}")
+        if type(event) is not info.model or not info.published:
+            raise ValueError(
+                f"{type(event).__name__} is not a published model of {info.name} in this catalogue"
+            )
         return Envelope(
             id=event_id or str(uuid.uuid4()),
             source=source,
@@ -299,10 +373,13 @@ class Catalogue:
         )
 
 
+def _check_version_and_summary(event_type: str, version: int, summary: str) -> None:
+    if version < 1:
+        raise ValueError(f"{event_type}: schema version must be >= 1, got {version}")
+    if not summary.strip():
+        raise ValueError(f"{event_type}: a summary is required")
+
+
 def _child_id_of(event: Event) -> str | None:
     child_id = getattr(event, "child_id", None)
     return None if child_id is None else str(child_id)
-
-
-CATALOGUE: Final = Catalogue()
-"""The one catalogue; importing :mod:`oneplan_events.catalogue` fills it."""

@@ -2,20 +2,21 @@
 
 Each service gets its own types (``oneplan.<service>.contribution.submitted`` ...) built from
 the base models here, so a consumer can match any service's contribution with
-``isinstance(event, ContributionSubmitted)``. A type of these families from a service the
-catalogue has never heard of is registered on first sight, so a new agency's contributions
-decode without a catalogue change.
+``isinstance(event, ContributionSubmitted)``. Every catalogue knows these families: a type of
+them from a service the catalogue has never heard of is registered on first sight, so a new
+agency's contributions decode without a catalogue change anywhere.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Literal, NamedTuple, TypeVar
+import re
+from typing import ClassVar, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from oneplan_events.catalogue._base import CATALOGUE, DataClass, Event
+from oneplan_events.catalogue._base import GENERIC_FAMILIES, Catalogue, Event
+from oneplan_events.vocabulary import DataClass, PlanSection
 
 __all__ = [
     "ContributionEvents",
@@ -32,24 +33,6 @@ __all__ = [
 _SERVICE = r"(?P<service>[a-z][a-z0-9_]*)"
 M = TypeVar("M", bound=Event)
 
-
-class PlanSection(StrEnum):
-    """EHC plan sections (SEND Code of Practice 9.62)."""
-
-    A = "A"  # views, interests and aspirations
-    B = "B"  # special educational needs
-    C = "C"  # health needs
-    D = "D"  # social care needs
-    E = "E"  # outcomes
-    F = "F"  # special educational provision
-    G = "G"  # health provision
-    H1 = "H1"  # social care provision under the CSDPA 1970
-    H2 = "H2"  # other social care provision
-    I = "I"  # placement  # noqa: E741 - the Code of Practice's own section letter
-    J = "J"  # personal budget
-    K = "K"  # advice and information
-
-
 DisclosureBasis = Literal["own_data", "consent", "override", "statutory_duty"]
 
 
@@ -60,12 +43,14 @@ class _Contribution(Event):
     # The contribution's own data class, which consent decisions are taken on; it replaces
     # the per-type class attribute for this family (registered with data_class=None).
     data_class: DataClass  # type: ignore[misc]  # instance field deliberately shadows ClassVar
-    author: str = Field(min_length=1)
-    agency: str = Field(min_length=1)
+    author: str = Field(min_length=1, max_length=255)
+    agency: str = Field(min_length=1, max_length=63)
 
 
 class ContributionSubmitted(_Contribution):
     """An agency added a contribution to a section of the child's plan."""
+
+    type_pattern: ClassVar[str] = "oneplan.*.contribution.submitted"
 
     title: str = Field(min_length=1)
     content: str
@@ -75,6 +60,8 @@ class ContributionSubmitted(_Contribution):
 class ContributionRevised(_Contribution):
     """An agency replaced the content of its earlier contribution."""
 
+    type_pattern: ClassVar[str] = "oneplan.*.contribution.revised"
+
     title: str = Field(min_length=1)
     content: str
     outcomes: tuple[str, ...] = ()
@@ -83,19 +70,25 @@ class ContributionRevised(_Contribution):
 class ContributionWithdrawn(_Contribution):
     """An agency withdrew its contribution; it no longer appears in the plan."""
 
+    type_pattern: ClassVar[str] = "oneplan.*.contribution.withdrawn"
+
     reason: str | None = None
 
 
 class DisclosureRecorded(Event):
     """Information owned by one agency was shown to a person of another agency."""
 
+    type_pattern: ClassVar[str] = "oneplan.*.disclosure.recorded"
+
     disclosure_id: UUID
     child_id: UUID
-    owner_agency: str = Field(min_length=1)
-    recipient_agency: str = Field(min_length=1)
-    recipient: str = Field(min_length=1, description="the reader's subject (JWT sub)")
+    owner_agency: str = Field(min_length=1, max_length=63)
+    recipient_agency: str = Field(min_length=1, max_length=63)
+    recipient: str = Field(
+        min_length=1, max_length=255, description="the reader's subject (JWT sub)"
+    )
     data_classes: tuple[DataClass, ...] = Field(min_length=1)
-    purpose: str = Field(min_length=1)
+    purpose: str = Field(min_length=1, max_length=63)
     basis: DisclosureBasis
     reference_id: UUID | None = Field(
         default=None, description="the consent, override or duty record that permitted it"
@@ -111,57 +104,84 @@ class ContributionEvents(NamedTuple):
     withdrawn: type[ContributionWithdrawn]
 
 
+# One class per (service, base), shared by every catalogue, so isinstance and identity hold
+# across services in one process.
+_CLASSES: dict[tuple[str, type[Event]], type[Event]] = {}
+
+
 def _model_name(service: str, base: type[Event]) -> str:
     return "".join(part.title() for part in service.split("_")) + base.__name__
 
 
-def _subclass(service: str, base: type[M]) -> type[M]:
-    # A class per service: the registered type string is a class attribute.
-    return type(
-        _model_name(service, base), (base,), {"__module__": __name__, "__doc__": base.__doc__}
-    )
-
-
-def register_contribution_events(service: str) -> ContributionEvents:
-    """Register (once) ``oneplan.<service>.contribution.submitted|revised|withdrawn``."""
-    prefix = f"oneplan.{service}.contribution"
-    if f"{prefix}.submitted" not in CATALOGUE:
-        for name, base in (
-            ("submitted", ContributionSubmitted),
-            ("revised", ContributionRevised),
-            ("withdrawn", ContributionWithdrawn),
-        ):
-            CATALOGUE.register(
-                f"{prefix}.{name}", None, summary=f"{service}: {(base.__doc__ or '').strip()}"
-            )(_subclass(service, base))
-    return ContributionEvents(
-        submitted=_registered(f"{prefix}.submitted", ContributionSubmitted),
-        revised=_registered(f"{prefix}.revised", ContributionRevised),
-        withdrawn=_registered(f"{prefix}.withdrawn", ContributionWithdrawn),
-    )
-
-
-def register_disclosure_event(service: str) -> type[DisclosureRecorded]:
-    """Register (once) ``oneplan.<service>.disclosure.recorded``."""
-    event_type = f"oneplan.{service}.disclosure.recorded"
-    if event_type not in CATALOGUE:
-        CATALOGUE.register(
-            event_type,
-            DataClass.CONSENT,
-            summary=f"{service}: {(DisclosureRecorded.__doc__ or '').strip()}",
-        )(_subclass(service, DisclosureRecorded))
-    return _registered(event_type, DisclosureRecorded)
-
-
-def _registered(event_type: str, base: type[M]) -> type[M]:
-    model = CATALOGUE.model(event_type)
-    if not issubclass(model, base):
-        raise TypeError(f"{event_type} is registered with {model.__name__}, not a {base.__name__}")
+def _class_for(service: str, base: type[M]) -> type[M]:
+    key = (service, base)
+    if key not in _CLASSES:
+        # A class per service: the registered type string is a class attribute.
+        _CLASSES[key] = type(
+            _model_name(service, base), (base,), {"__module__": __name__, "__doc__": base.__doc__}
+        )
+    model = _CLASSES[key]
+    assert issubclass(model, base)
     return model
 
 
-CATALOGUE.family(
-    rf"^oneplan\.{_SERVICE}\.contribution\.(submitted|revised|withdrawn)$",
-    register_contribution_events,
+def _register(
+    catalogue: Catalogue, event_type: str, data_class: DataClass | None, base: type[M]
+) -> type[M]:
+    model = _class_for(event_type.split(".")[1], base)
+    if event_type not in catalogue:
+        summary = f"{event_type.split('.')[1]}: {(base.__doc__ or '').strip()}"
+        if catalogue.service in (None, event_type.split(".")[1]):
+            catalogue.register(event_type, data_class, summary=summary)(model)
+        else:
+            catalogue.add_generic_reader(event_type, model, data_class, summary)
+    registered = catalogue.model(event_type)
+    if not issubclass(registered, base):
+        raise TypeError(
+            f"{event_type} is registered with {registered.__name__}, not a {base.__name__}"
+        )
+    return registered  # type: ignore[return-value]
+
+
+def register_contribution_events(
+    service: str, catalogue: Catalogue | None = None
+) -> ContributionEvents:
+    """The models of ``oneplan.<service>.contribution.submitted|revised|withdrawn``, registered
+    in ``catalogue`` when one is given."""
+    if catalogue is None:
+        return ContributionEvents(
+            _class_for(service, ContributionSubmitted),
+            _class_for(service, ContributionRevised),
+            _class_for(service, ContributionWithdrawn),
+        )
+    prefix = f"oneplan.{service}.contribution"
+    return ContributionEvents(
+        submitted=_register(catalogue, f"{prefix}.submitted", None, ContributionSubmitted),
+        revised=_register(catalogue, f"{prefix}.revised", None, ContributionRevised),
+        withdrawn=_register(catalogue, f"{prefix}.withdrawn", None, ContributionWithdrawn),
+    )
+
+
+def register_disclosure_event(
+    service: str, catalogue: Catalogue | None = None
+) -> type[DisclosureRecorded]:
+    """The model of ``oneplan.<service>.disclosure.recorded``, registered in ``catalogue``
+    when one is given."""
+    if catalogue is None:
+        return _class_for(service, DisclosureRecorded)
+    event_type = f"oneplan.{service}.disclosure.recorded"
+    return _register(catalogue, event_type, DataClass.CONSENT, DisclosureRecorded)
+
+
+GENERIC_FAMILIES.append(
+    (
+        re.compile(rf"^oneplan\.{_SERVICE}\.contribution\.(submitted|revised|withdrawn)$"),
+        lambda catalogue, service: register_contribution_events(service, catalogue),
+    )
 )
-CATALOGUE.family(rf"^oneplan\.{_SERVICE}\.disclosure\.recorded$", register_disclosure_event)
+GENERIC_FAMILIES.append(
+    (
+        re.compile(rf"^oneplan\.{_SERVICE}\.disclosure\.recorded$"),
+        lambda catalogue, service: register_disclosure_event(service, catalogue),
+    )
+)

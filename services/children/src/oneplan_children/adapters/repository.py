@@ -1,49 +1,39 @@
-"""Reads and writes of the children's records inside one unit of work.
+"""The children's read models: queries, and the projection the kit runs after each command.
 
-The aggregate is loaded from its event stream; the read models are updated from the events a
-command appends, in the same transaction (`project`).
+The record is loaded from its event stream by the kit (`CHILDREN`, the decider and its
+projection); the read models are updated from the events a command appends, in the same
+transaction (`project_child`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oneplan_children.adapters.tables import ChildIdentifiers, ChildSummary
-from oneplan_children.domain.model import Child, fold
-from oneplan_events.catalogue import Event
-from oneplan_events.catalogue.children import (
+from oneplan_children.domain.commands import Command
+from oneplan_children.domain.model import CHILD, Child
+from oneplan_children.events import (
     ChildRegistered,
     DetailsChanged,
     RecordsMerged,
     StoryRevised,
 )
+from oneplan_events.decider import Aggregate
 from oneplan_events.store import RecordedEvent
-from oneplan_kit.uow import UnitOfWork
 
 __all__ = [
+    "CHILDREN",
     "IdentifierMatch",
     "ReadModels",
-    "load_child",
+    "project_child",
     "story_as_of",
-    "stream_id_for",
 ]
-
-
-def stream_id_for(child_id: UUID) -> str:
-    """The event stream of a child's record (also the events' CloudEvents subject)."""
-    return f"child/{child_id}"
-
-
-async def load_child(uow: UnitOfWork, child_id: UUID) -> tuple[Child | None, list[RecordedEvent]]:
-    """The record folded from its stream, with the stream's recorded events."""
-    recorded = await uow.read_stream(stream_id_for(child_id))
-    return fold(item.event for item in recorded), recorded
 
 
 @dataclass(frozen=True)
@@ -72,8 +62,8 @@ class ReadModels:
             found = await self._session.scalar(
                 select(ChildIdentifiers.child_id).where(column == value)
             )
-            if found is not None and (excluding is None or UUID(found) != excluding):
-                matches.append(IdentifierMatch(UUID(found), field))
+            if found is not None and found != excluding:
+                matches.append(IdentifierMatch(found, field))
         return matches
 
     async def possible_matches(
@@ -88,7 +78,7 @@ class ReadModels:
                 ChildSummary.merged_into.is_(None),
             )
         )
-        return [UUID(row) for row in rows]
+        return list(rows)
 
     async def search(
         self,
@@ -112,45 +102,45 @@ class ReadModels:
         query = query.order_by(ChildSummary.family_name_key, ChildSummary.child_id).limit(limit)
         return (await self._session.scalars(query)).all()
 
-    async def project(self, state: Child, events: Sequence[Event]) -> None:
-        """Bring the read models to `state`, the record after `events`."""
+    async def project(self, state: Child, events: Sequence[object], at: datetime) -> None:
+        """Bring the read models to `state`, the record after `events` (recorded `at`)."""
         if any(isinstance(event, ChildRegistered) for event in events):
-            self._session.add(self._summary(state))
+            self._session.add(self._summary(state, at))
             self._session.add(
                 ChildIdentifiers(
-                    child_id=str(state.child_id),
+                    child_id=state.child_id,
                     nhs_number=state.details.nhs_number,
                     upn=state.details.upn,
                 )
             )
         else:
-            await self._update_summary(state)
+            await self._update_summary(state, at)
         if any(isinstance(event, DetailsChanged) for event in events):
             await self._session.execute(
                 update(ChildIdentifiers)
-                .where(ChildIdentifiers.child_id == str(state.child_id))
+                .where(ChildIdentifiers.child_id == state.child_id)
                 .values(nhs_number=state.details.nhs_number, upn=state.details.upn)
             )
         if any(isinstance(event, RecordsMerged) for event in events):
             await self._session.execute(
-                delete(ChildIdentifiers).where(ChildIdentifiers.child_id == str(state.child_id))
+                delete(ChildIdentifiers).where(ChildIdentifiers.child_id == state.child_id)
             )
         # Why flush here: a UNIQUE violation must surface inside the command, as a 409,
         # before anything is committed.
         await self._session.flush()
 
-    def _summary(self, state: Child) -> ChildSummary:
-        return ChildSummary(child_id=str(state.child_id), **self._summary_values(state))
+    def _summary(self, state: Child, at: datetime) -> ChildSummary:
+        return ChildSummary(child_id=state.child_id, **self._summary_values(state, at))
 
-    async def _update_summary(self, state: Child) -> None:
+    async def _update_summary(self, state: Child, at: datetime) -> None:
         await self._session.execute(
             update(ChildSummary)
-            .where(ChildSummary.child_id == str(state.child_id))
-            .values(**self._summary_values(state))
+            .where(ChildSummary.child_id == state.child_id)
+            .values(**self._summary_values(state, at))
         )
 
     @staticmethod
-    def _summary_values(state: Child) -> dict[str, object]:
+    def _summary_values(state: Child, at: datetime) -> dict[str, object]:
         details = state.details
         return {
             "version": state.version,
@@ -161,8 +151,8 @@ class ReadModels:
             "date_of_birth": details.date_of_birth,
             "nhs_number": details.nhs_number,
             "upn": details.upn,
-            "merged_into": None if state.merged_into is None else str(state.merged_into),
-            "updated_at": datetime.now(UTC),
+            "merged_into": state.merged_into,
+            "updated_at": at,
         }
 
 
@@ -174,3 +164,16 @@ def story_as_of(recorded: Sequence[RecordedEvent], as_of: datetime) -> StoryRevi
         if isinstance(item.event, StoryRevised) and item.envelope.time <= as_of
     ]
     return revisions[-1] if revisions else None
+
+
+async def project_child(
+    session: AsyncSession, state: Child | None, recorded: Sequence[RecordedEvent]
+) -> None:
+    """The kit's projection of a child's new events (in the command's transaction)."""
+    assert state is not None  # a child's events always leave a record
+    events = [item.event for item in recorded]
+    await ReadModels(session).project(state, events, recorded[-1].envelope.time)
+
+
+CHILDREN: Aggregate[Child | None, Command] = Aggregate(CHILD, project_child)
+"""Children's records: the decider and the read models it keeps in step."""

@@ -9,27 +9,21 @@ last word on duplicates.
 from __future__ import annotations
 
 from datetime import date, datetime
+from uuid import UUID
 
-from sqlalchemy import Date, MetaData, String
+from sqlalchemy import Date, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from oneplan_events.schema import UtcDateTime
+from oneplan_kit.tables import HOUSE_TYPES, house_metadata
 
 __all__ = ["Base", "ChildIdentifiers", "ChildSummary"]
 
 
 class Base(DeclarativeBase):
-    """Declarative base of the service's own tables, with a constraint naming convention."""
+    """The children service's tables, in the house style (oneplan_kit.tables)."""
 
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(table_name)s_%(column_0_name)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
+    metadata = house_metadata()
+    type_annotation_map = HOUSE_TYPES
 
 
 class ChildSummary(Base):
@@ -37,7 +31,7 @@ class ChildSummary(Base):
 
     __tablename__ = "child_summary"
 
-    child_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    child_id: Mapped[UUID] = mapped_column(primary_key=True)
     version: Mapped[int]
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
@@ -47,8 +41,8 @@ class ChildSummary(Base):
     date_of_birth: Mapped[date] = mapped_column(Date, index=True)
     nhs_number: Mapped[str | None] = mapped_column(String(10))
     upn: Mapped[str | None] = mapped_column(String(13))
-    merged_into: Mapped[str | None] = mapped_column(String(36))
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    merged_into: Mapped[UUID | None]
+    updated_at: Mapped[datetime]
 
 
 class ChildIdentifiers(Base):
@@ -56,6 +50,6 @@ class ChildIdentifiers(Base):
 
     __tablename__ = "child_identifiers"
 
-    child_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    child_id: Mapped[UUID] = mapped_column(primary_key=True)
     nhs_number: Mapped[str | None] = mapped_column(String(10), unique=True)
     upn: Mapped[str | None] = mapped_column(String(13), unique=True)

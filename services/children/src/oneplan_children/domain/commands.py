@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from oneplan_children.domain.identifiers import normalise_nhs_number, normalise_upn
-from oneplan_events.catalogue.children import (
+from oneplan_children.events import (
     Address,
     ContactDetails,
     ContactMethod,

@@ -1,6 +1,7 @@
-"""The child aggregate: `decide` (command + state -> events) and `evolve` (state + event -> state).
+"""The child's record as a decider: `decide` (state + command -> events) and `evolve`
+(state + event -> state), run by the kit (`CHILD`).
 
-Both are pure: today's date is an argument, and nothing here touches a database or the network.
+Both are pure: the date is an argument, and nothing here touches a database or the network.
 A record's state is the fold of its events with `evolve`, starting from `None` (no record).
 """
 
@@ -8,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, assert_never
 from uuid import UUID
 
 from oneplan_children.domain.calendar import age_on, compulsory_school_age_ends_on
@@ -26,8 +27,7 @@ from oneplan_children.domain.commands import (
     RemoveFamilyMember,
     ReviseStory,
 )
-from oneplan_events.catalogue import Event
-from oneplan_events.catalogue.children import (
+from oneplan_children.events import (
     Address,
     ChildRegistered,
     DetailsChanged,
@@ -40,11 +40,15 @@ from oneplan_events.catalogue.children import (
     Story,
     StoryRevised,
 )
+from oneplan_events.catalogue import Event
+from oneplan_events.clock import local_date
 
 __all__ = [
+    "CHILD",
     "DETAIL_FIELDS",
     "MAX_AGE_AT_REGISTRATION",
     "Child",
+    "ChildDecider",
     "ChildDetails",
     "DomainError",
     "FamilyMember",
@@ -157,18 +161,21 @@ class Child:
 
 def decide(state: Child | None, command: Command, today: date) -> list[Event]:
     """The events that carry out `command` on `state`, or a DomainError; never any I/O."""
-    if isinstance(command, RegisterChild):
-        return _register(state, command, today)
-    child = _live(state)
-    if isinstance(command, ChangeDetails):
-        return _change_details(child, command, today)
-    if isinstance(command, AddFamilyMember | ChangeFamilyMember):
-        return _record_member(child, command)
-    if isinstance(command, RemoveFamilyMember):
-        return _remove_member(child, command, today)
-    if isinstance(command, ReviseStory):
-        return _revise_story(child, command, today)
-    return _merge(child, command)
+    match command:
+        case RegisterChild():
+            return _register(state, command, today)
+        case ChangeDetails():
+            return _change_details(_live(state), command, today)
+        case AddFamilyMember() | ChangeFamilyMember():
+            return _record_member(_live(state), command)
+        case RemoveFamilyMember():
+            return _remove_member(_live(state), command, today)
+        case ReviseStory():
+            return _revise_story(_live(state), command, today)
+        case MergeInto():
+            return _merge(_live(state), command)
+        case _:
+            assert_never(command)
 
 
 def _live(state: Child | None) -> Child:
@@ -317,19 +324,43 @@ def evolve(state: Child | None, event: Event) -> Child:
     if state is None:
         raise ValueError(f"{type(event).__name__} before the child was registered")
     state = replace(state, version=state.version + 1)
-    if isinstance(event, DetailsChanged):
-        return replace(state, details=_apply_details(state.details, event))
-    if isinstance(event, FamilyMemberAdded | FamilyMemberChanged):
-        member = FamilyMember(event.member_id, _member_from(event))
-        return replace(state, family=MappingProxyType({**state.family, event.member_id: member}))
-    if isinstance(event, FamilyMemberRemoved):
-        family = {key: value for key, value in state.family.items() if key != event.member_id}
-        return replace(state, family=MappingProxyType(family))
-    if isinstance(event, StoryRevised):
-        return replace(state, story=event.story, story_revision=event.revision)
-    if isinstance(event, RecordsMerged):
-        return replace(state, merged_into=event.survivor_id)
-    return state
+    match event:
+        case DetailsChanged():
+            return replace(state, details=_apply_details(state.details, event))
+        case FamilyMemberAdded() | FamilyMemberChanged():
+            member = FamilyMember(event.member_id, _member_from(event))
+            family = MappingProxyType({**state.family, event.member_id: member})
+            return replace(state, family=family)
+        case FamilyMemberRemoved():
+            kept = {key: value for key, value in state.family.items() if key != event.member_id}
+            return replace(state, family=MappingProxyType(kept))
+        case StoryRevised():
+            return replace(state, story=event.story, story_revision=event.revision)
+        case RecordsMerged():
+            return replace(state, merged_into=event.survivor_id)
+    raise ValueError(f"{type(event).__name__} is not an event of a child's record")
+
+
+class ChildDecider:
+    """The child's record for the kit: streams `child/<child id>`."""
+
+    stream_prefix = "child"
+
+    def initial_state(self) -> Child | None:
+        """No record yet."""
+        return None
+
+    def decide(self, state: Child | None, command: Command, now: datetime) -> list[Event]:
+        """:func:`decide` on the date in England at `now`."""
+        return decide(state, command, local_date(now))
+
+    def evolve(self, state: Child | None, event: Event) -> Child | None:
+        """:func:`evolve`."""
+        return evolve(state, event)
+
+
+CHILD = ChildDecider()
+"""The child's record, as the kit runs it."""
 
 
 def fold(events: Iterable[Event]) -> Child | None:

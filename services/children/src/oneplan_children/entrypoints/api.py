@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from oneplan_children.bootstrap import bootstrap
+from oneplan_children.bootstrap import SERVICE
 from oneplan_children.config import ChildrenSettings
-from oneplan_kit.app import create_app as create_service_app
+from oneplan_kit import create_app as create_service_app
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: ChildrenSettings | None = None) -> FastAPI:
     """The children service's FastAPI app (its lifespan starts database, NATS and replica)."""
-    return create_service_app(bootstrap(), settings)
+    return create_service_app(SERVICE, settings)

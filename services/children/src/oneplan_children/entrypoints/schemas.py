@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from oneplan_children.domain.commands import MemberInput
-from oneplan_events.catalogue.children import Address, Setting, Story
+from oneplan_children.events import Address, Setting, Story
 
 __all__ = ["ChildOut", "MemberOut", "SearchOut", "StoryOut"]
 

@@ -18,8 +18,8 @@ from oneplan_children.domain.calendar import (
     school_year_label,
 )
 from oneplan_children.domain.model import Child
+from oneplan_children.events import Story
 from oneplan_events.catalogue import DataClass
-from oneplan_events.catalogue.children import Story
 
 __all__ = [
     "EXTENDED_FIELDS",

@@ -1,26 +1,26 @@
 """Use cases of the children service, each working inside the caller's unit of work.
 
-A handler loads the record from its event stream, lets the pure domain decide, appends the
-events with the expected version and projects them into the read models, in the unit of work's
-transaction. Handlers never commit: the entrypoint commits once (after recording an idempotent
-response, when there is one), so a refusal leaves nothing written.
+The kit runs the decider (load the record, check the version, decide, append, evolve, project
+into the read models); what is left here is what the decider cannot know: whether another
+record already holds an NHS number or UPN (one child, one record), and merges, which touch two
+records. Handlers never commit: the entrypoint's command commits once, so a refusal leaves
+nothing written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy.exc import IntegrityError
 
 from oneplan_children.adapters.repository import (
+    CHILDREN,
     IdentifierMatch,
     ReadModels,
-    load_child,
     story_as_of,
-    stream_id_for,
 )
 from oneplan_children.adapters.tables import ChildSummary
 from oneplan_children.domain.commands import (
@@ -30,27 +30,18 @@ from oneplan_children.domain.commands import (
     NewChild,
     RegisterChild,
 )
-from oneplan_children.domain.model import (
-    Child,
-    RecordNotFound,
-    adopted_identifiers,
-    decide,
-    evolve,
-)
-from oneplan_events.catalogue import DataClass, Event
-from oneplan_events.catalogue.children import ChildrenDisclosureRecorded, StoryRevised
-from oneplan_kit.uow import UnitOfWork
+from oneplan_children.domain.model import Child, RecordNotFound, adopted_identifiers
+from oneplan_children.events import StoryRevised
+from oneplan_events.decider import Outcome
+from oneplan_events.uow import UnitOfWork
 
 __all__ = [
-    "Disclosure",
     "DuplicateIdentifier",
     "Registered",
-    "StaleVersion",
     "change_child",
     "get_child",
     "get_story",
     "merge_records",
-    "record_disclosure",
     "register_child",
     "search_children",
 ]
@@ -68,14 +59,6 @@ class DuplicateIdentifier(Exception):
         self.matches = list(matches)
 
 
-class StaleVersion(Exception):
-    """The caller's expected version (If-Match) is not the record's current version."""
-
-    def __init__(self, current_version: int) -> None:
-        super().__init__(f"the record is at version {current_version}")
-        self.current_version = current_version
-
-
 @dataclass(frozen=True)
 class Registered:
     """A new record, with records that may be the same child (same names and date of birth)."""
@@ -84,22 +67,7 @@ class Registered:
     possible_matches: list[UUID] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Disclosure:
-    """What was shown to whom, and on what basis, for the disclosure log."""
-
-    child_id: UUID
-    recipient_agency: str
-    recipient: str
-    data_classes: tuple[DataClass, ...]
-    purpose: str
-    basis: str
-    reference_id: UUID | None
-
-
-async def register_child(
-    uow: UnitOfWork, details: NewChild, today: date, *, correlation_id: str | None = None
-) -> Registered:
+async def register_child(uow: UnitOfWork, details: NewChild) -> Registered:
     """Create a record; DuplicateIdentifier when its NHS number or UPN is taken."""
     models = ReadModels(uow.session)
     matches = await models.identifier_matches(details.nhs_number, details.upn)
@@ -109,24 +77,14 @@ async def register_child(
         details.given_name, details.family_name, details.date_of_birth
     )
     child_id = uuid4()
-    events = decide(None, RegisterChild(child_id, details), today)
-    state = await _append(uow, None, child_id, events, correlation_id)
-    return Registered(state, possible)
+    outcome = await _execute(uow, child_id, RegisterChild(child_id, details), None)
+    return Registered(_child(outcome, child_id), possible)
 
 
 async def change_child(
-    uow: UnitOfWork,
-    child_id: UUID,
-    command: Command,
-    expected_version: int,
-    today: date,
-    *,
-    correlation_id: str | None = None,
+    uow: UnitOfWork, child_id: UUID, command: Command, expected_version: int | None
 ) -> Child:
     """Carry out `command` on the record if it is still at `expected_version`."""
-    state = await get_child(uow, child_id)
-    if state.version != expected_version:
-        raise StaleVersion(state.version)
     if isinstance(command, ChangeDetails):
         changes = command.patch.changes()
         matches = await ReadModels(uow.session).identifier_matches(
@@ -134,12 +92,12 @@ async def change_child(
         )
         if matches:
             raise DuplicateIdentifier(matches)
-    events = decide(state, command, today)
-    return await _append(uow, state, child_id, events, correlation_id)
+    outcome = await _execute(uow, child_id, command, expected_version)
+    return _child(outcome, child_id)
 
 
 async def merge_records(
-    uow: UnitOfWork, survivor_id: UUID, duplicate_id: UUID, reason: str, today: date
+    uow: UnitOfWork, survivor_id: UUID, duplicate_id: UUID, reason: str
 ) -> Child:
     """Retire `duplicate_id` in favour of `survivor_id`; returns the surviving record.
 
@@ -149,18 +107,16 @@ async def merge_records(
     survivor = await get_child(uow, survivor_id)
     if survivor.merged_into is not None:
         raise RecordNotFound(f"{survivor_id} was itself merged into {survivor.merged_into}")
-    duplicate = await get_child(uow, duplicate_id)
-    events = decide(duplicate, MergeInto(survivor_id, reason), today)
-    await _append(uow, duplicate, duplicate_id, events, None)
-    adoption = adopted_identifiers(survivor, duplicate)
+    merged = await _execute(uow, duplicate_id, MergeInto(survivor_id, reason), None)
+    adoption = adopted_identifiers(survivor, _child(merged, duplicate_id))
     if adoption is None:
         return survivor
-    return await _append(uow, survivor, survivor_id, decide(survivor, adoption, today), None)
+    return _child(await _execute(uow, survivor_id, adoption, None), survivor_id)
 
 
 async def get_child(uow: UnitOfWork, child_id: UUID) -> Child:
     """The record as it is now; RecordNotFound when there is none."""
-    state, _ = await load_child(uow, child_id)
+    state, _ = await uow.load(CHILDREN, child_id)
     if state is None:
         raise RecordNotFound(f"no child {child_id}")
     return state
@@ -170,10 +126,13 @@ async def get_story(
     uow: UnitOfWork, child_id: UUID, as_of: datetime | None = None
 ) -> tuple[Child, StoryRevised | None]:
     """The record, and its story as last revised at or before `as_of` (default: now)."""
-    state, recorded = await load_child(uow, child_id)
+    recorded = await uow.read_stream(CHILDREN.stream_id(child_id))
+    state: Child | None = None
+    for item in recorded:
+        state = CHILDREN.decider.evolve(state, item.event)
     if state is None:
         raise RecordNotFound(f"no child {child_id}")
-    return state, story_as_of(recorded, as_of or datetime.now(UTC))
+    return state, story_as_of(recorded, as_of or uow.now)
 
 
 async def search_children(
@@ -190,47 +149,17 @@ async def search_children(
     )
 
 
-async def record_disclosure(uow: UnitOfWork, disclosure: Disclosure) -> UUID:
-    """Append `oneplan.children.disclosure.recorded` (store and outbox) to the unit of work."""
-    disclosure_id = uuid4()
-    event = ChildrenDisclosureRecorded.model_validate(
-        {
-            "disclosure_id": disclosure_id,
-            "child_id": disclosure.child_id,
-            "owner_agency": "send",
-            "recipient_agency": disclosure.recipient_agency,
-            "recipient": disclosure.recipient,
-            "data_classes": disclosure.data_classes,
-            "purpose": disclosure.purpose,
-            "basis": disclosure.basis,
-            "reference_id": disclosure.reference_id,
-            "disclosed_at": datetime.now(UTC),
-        }
-    )
-    # One stream per disclosure: concurrent reads of a child never contend for a version.
-    await uow.append(f"disclosure/{disclosure_id}", 0, [event])
-    return disclosure_id
-
-
-async def _append(
-    uow: UnitOfWork,
-    state: Child | None,
-    child_id: UUID,
-    events: Sequence[Event],
-    correlation_id: str | None,
-) -> Child:
-    new_state = state
-    for event in events:
-        new_state = evolve(new_state, event)
-    if new_state is None:
-        raise RecordNotFound(f"no child {child_id}")
-    if not events:
-        return new_state
-    expected = 0 if state is None else state.version
-    await uow.append(stream_id_for(child_id), expected, events, correlation_id=correlation_id)
+async def _execute(
+    uow: UnitOfWork, child_id: UUID, command: Command, expected_version: int | None
+) -> Outcome[Child | None]:
     try:
-        await ReadModels(uow.session).project(new_state, events)
+        return await uow.execute(CHILDREN, child_id, command, expected_version=expected_version)
     except IntegrityError:
         # A concurrent command took the identifier between our check and our insert.
         raise DuplicateIdentifier([]) from None
-    return new_state
+
+
+def _child(outcome: Outcome[Child | None], child_id: UUID) -> Child:
+    if outcome.state is None:
+        raise RecordNotFound(f"no child {child_id}")
+    return outcome.state

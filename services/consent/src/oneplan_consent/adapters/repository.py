@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import delete, select
@@ -19,10 +19,15 @@ from oneplan_consent.adapters.tables import (
     OverrideRow,
     RefusalRow,
 )
-from oneplan_consent.domain.aggregates import ConsentStatus
+from oneplan_consent.domain.aggregates import (
+    CONSENT,
+    DUTY,
+    OVERRIDE,
+    REFUSAL,
+    ConsentStatus,
+)
 from oneplan_consent.domain.who_may_consent import ChildFacts, FamilyMember
-from oneplan_events.catalogue import DisclosureRecorded, Event
-from oneplan_events.catalogue.consent import (
+from oneplan_consent.events import (
     ConsentExpired,
     ConsentGiven,
     ConsentWithdrawn,
@@ -33,10 +38,17 @@ from oneplan_events.catalogue.consent import (
     StatutoryDutyEnded,
     StatutoryDutyRecorded,
 )
+from oneplan_events.catalogue import DisclosureRecorded, Event
+from oneplan_events.decider import Aggregate
+from oneplan_events.store import RecordedEvent
 
 R = TypeVar("R", ConsentRow, OverrideRow, DutyRow)
 
 __all__ = [
+    "CONSENTS",
+    "DUTIES",
+    "OVERRIDES",
+    "REFUSALS",
     "add_disclosure",
     "consents_ending_by",
     "consents_of",
@@ -286,3 +298,18 @@ async def _get(session: AsyncSession, table: type[R], key: UUID) -> R:
     if row is None:
         raise LookupError(f"{table.__tablename__} has no row {key}: read model out of step")
     return row
+
+
+async def project_records(
+    session: AsyncSession, state: object, recorded: Sequence[RecordedEvent]
+) -> None:
+    """The kit's projection of the consent service's records (every aggregate's events)."""
+    for item in recorded:
+        await project(session, item.event, item.version)
+
+
+CONSENTS: Aggregate[Any, Any] = Aggregate(CONSENT, project_records)
+OVERRIDES: Aggregate[Any, Any] = Aggregate(OVERRIDE, project_records)
+DUTIES: Aggregate[Any, Any] = Aggregate(DUTY, project_records)
+REFUSALS: Aggregate[Any, Any] = Aggregate(REFUSAL, project_records)
+"""The consent service's records: each decider with the read models it keeps in step."""

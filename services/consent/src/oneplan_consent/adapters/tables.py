@@ -10,13 +10,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Boolean, Date, Index, MetaData, String
+from sqlalchemy import JSON, Boolean, Date, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from oneplan_events.schema import UtcDateTime
+from oneplan_kit.tables import HOUSE_TYPES, house_metadata
 
 __all__ = [
-    "CONSENT_METADATA",
     "Base",
     "ChildFactsRow",
     "ConsentRow",
@@ -27,21 +26,12 @@ __all__ = [
     "RefusalRow",
 ]
 
-CONSENT_METADATA = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
 
 class Base(DeclarativeBase):
-    """Declarative base of the consent service's tables."""
+    """The consent service's tables, in the house style (oneplan_kit.tables)."""
 
-    metadata = CONSENT_METADATA
+    metadata = house_metadata()
+    type_annotation_map = HOUSE_TYPES
 
 
 class ChildFactsRow(Base):
@@ -74,9 +64,9 @@ class ConsentRow(Base):
     consent_id: Mapped[UUID] = mapped_column(primary_key=True)
     child_id: Mapped[UUID] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20))
-    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
-    valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int]
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -90,9 +80,9 @@ class OverrideRow(Base):
     child_id: Mapped[UUID] = mapped_column(index=True)
     needs_review: Mapped[bool] = mapped_column(Boolean, index=True)
     hide_from_family: Mapped[bool] = mapped_column(Boolean)
-    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int]
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
     reviews: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -105,7 +95,7 @@ class RefusalRow(Base):
 
     refusal_id: Mapped[UUID] = mapped_column(primary_key=True)
     child_id: Mapped[UUID] = mapped_column(index=True)
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime]
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -116,7 +106,7 @@ class DutyRow(Base):
 
     duty_id: Mapped[UUID] = mapped_column(primary_key=True)
     child_id: Mapped[UUID] = mapped_column(index=True)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int]
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -136,4 +126,4 @@ class DisclosureRow(Base):
     purpose: Mapped[str] = mapped_column(String(63))
     basis: Mapped[str] = mapped_column(String(20))
     reference_id: Mapped[UUID | None] = mapped_column(default=None)
-    disclosed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    disclosed_at: Mapped[datetime] = mapped_column(index=True)

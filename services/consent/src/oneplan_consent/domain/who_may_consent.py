@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from oneplan_consent.events import CaptureMethod, ConsentCapacity, ConsentGiver, Purpose
 from oneplan_events.catalogue import DataClass
-from oneplan_events.catalogue.consent import CaptureMethod, ConsentCapacity, ConsentGiver, Purpose
 
 __all__ = [
     "SHAREABLE_DATA_CLASSES",

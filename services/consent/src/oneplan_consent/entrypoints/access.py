@@ -1,69 +1,36 @@
-"""Who may do what in the consent service, and the mapping of domain refusals to problems."""
+"""Who may do what in the consent service, beyond the principal each route declares.
+
+Routes declare their callers with the kit's vocabulary (`oneplan_kit.access`); the rules here
+need the request's content or the record: a family user records a consent only as themself,
+withdraws only what they may, and asks the decision point only about their own children.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
 from uuid import UUID
 
 from oneplan_consent.domain.who_may_consent import ChildFacts, Issue
-from oneplan_events.catalogue.consent import ConsentCapacity, ConsentGiver
-from oneplan_kit import Forbidden, NotFound, Principal, ValidationProblem
+from oneplan_consent.events import ConsentCapacity, ConsentGiver
+from oneplan_kit import Forbidden, NotFound, Principal, Role, ValidationProblem
 
 __all__ = [
-    "ADMIN",
-    "PRACTITIONER_ROLES",
-    "SAFEGUARDING_LEAD",
     "AskedSharing",
     "ensure_family_records_as_themself",
-    "ensure_known_agencies",
     "ensure_may_ask_about",
     "ensure_may_see_child",
     "ensure_may_withdraw",
-    "ensure_practitioner",
-    "ensure_safeguarding_lead",
     "refused",
 ]
 
-SAFEGUARDING_LEAD: Final = "safeguarding_lead"
-PRACTITIONER_ROLES: Final = (
-    "caseworker",
-    "manager",
-    "practitioner",
-    SAFEGUARDING_LEAD,
-    "data_protection_officer",
-)
-#: May ask the decision point about any agencies' sharing (e.g. an auditor or the DPO's tools).
-ADMIN: Final = "admin"
-
-
-def ensure_practitioner(principal: Principal) -> None:
-    """Practitioners of any agency: a family token or a token without a role is refused."""
-    if principal.is_family or not principal.has_role(*PRACTITIONER_ROLES):
-        raise Forbidden(
-            f"This needs a practitioner role: {', '.join(PRACTITIONER_ROLES)}.",
-            required_roles=list(PRACTITIONER_ROLES),
-        )
-
 
 def ensure_may_see_child(principal: Principal, child_id: UUID) -> None:
-    """The child's own family, or a practitioner; another family's child is not theirs to see."""
-    if principal.is_family:
-        if child_id not in principal.children:
-            raise NotFound(f"No child {child_id}.")
-        return
-    ensure_practitioner(principal)
-
-
-def ensure_safeguarding_lead(principal: Principal) -> None:
-    """Overrides and statutory duties are recorded by a safeguarding lead only."""
-    if principal.is_family or not principal.has_role(SAFEGUARDING_LEAD):
-        raise Forbidden(
-            f"Only the {SAFEGUARDING_LEAD} role may record, review or end sharing without consent.",
-            required_roles=[SAFEGUARDING_LEAD],
-        )
+    """A family user sees only the children in their token (another child is not theirs to
+    know about); practitioners are checked by the route's declared principal."""
+    if principal.is_family and child_id not in principal.children:
+        raise NotFound(f"No child {child_id}.")
 
 
 def _sub_id(principal: Principal) -> UUID | None:
@@ -111,8 +78,7 @@ def ensure_may_withdraw(
     a parent's included: from then the decision is theirs, and withdrawing only stops sharing.
     """
     if not principal.is_family:
-        ensure_practitioner(principal)
-        return
+        return  # a practitioner (declared by the route) records it on anyone's behalf
     own_id = _sub_id(principal)
     if own_id is not None and own_id == giver_id:
         return
@@ -152,9 +118,8 @@ def ensure_may_ask_about(principal: Principal, asked: Sequence[AskedSharing]) ->
                 offending_items=offending,
             )
         return
-    if principal.has_role(ADMIN):
+    if principal.has_role(Role.ADMIN):
         return
-    ensure_practitioner(principal)
     agency = principal.agency
     offending = [
         i
@@ -166,7 +131,7 @@ def ensure_may_ask_about(principal: Principal, asked: Sequence[AskedSharing]) ->
         raise Forbidden(
             f"{_which(offending, len(asked))} asks about {first.owner_agency} -> "
             f"{first.recipient_agency}: your agency {agency!r} may ask only about sharing where "
-            f"it is the owner or the recipient (role {ADMIN} may ask about any).",
+            f"it is the owner or the recipient (role {Role.ADMIN.value} may ask about any).",
             offending_items=offending,
         )
 
@@ -187,15 +152,3 @@ def refused(issues: Iterable[Issue]) -> ValidationProblem:
         for issue in listed
     ]
     return ValidationProblem(errors, detail="; ".join(issue.message for issue in listed))
-
-
-def ensure_known_agencies(known: frozenset[str], **fields: Iterable[str]) -> None:
-    """422 naming every unknown agency, by field."""
-    issues = [
-        Issue(name, f"unknown agency {agency!r}; known: {', '.join(sorted(known))}")
-        for name, agencies in fields.items()
-        for agency in agencies
-        if agency not in known
-    ]
-    if issues:
-        raise refused(issues)

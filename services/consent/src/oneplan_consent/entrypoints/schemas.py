@@ -15,13 +15,8 @@ from oneplan_consent.adapters.tables import (
     OverrideRow,
     RefusalRow,
 )
-from oneplan_events.catalogue import DataClass
-from oneplan_events.catalogue.consent import (
-    CaptureMethod,
-    ConsentGiver,
-    LawfulBasis,
-    Purpose,
-)
+from oneplan_consent.events import CaptureMethod, ConsentGiver, LawfulBasis
+from oneplan_events.vocabulary import DataClass, Purpose
 
 __all__ = [
     "ConsentIn",

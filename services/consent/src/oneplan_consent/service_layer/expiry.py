@@ -1,21 +1,20 @@
-"""Consents expire at their end date without anyone acting: a background scheduler finds
-the consents due (the pure `due_expiries`) and records `oneplan.consent.consent.expired`."""
+"""Consents expire at their end date without anyone acting: a supervised worker finds the
+consents due (the pure `due_expiries`) and records `oneplan.consent.consent.expired`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from oneplan_consent.adapters import repository
 from oneplan_consent.domain.aggregates import AlreadyEnded, due_expiries
 from oneplan_consent.service_layer.handlers import expire_consent
 from oneplan_events.store import ConcurrencyError
-from oneplan_kit import UnitOfWork
+from oneplan_events.uow import UnitOfWork
+from oneplan_kit import Worker, WorkerContext
 
-__all__ = ["ExpiryScheduler", "expire_due"]
+__all__ = ["EXPIRY_WORKER", "expire_due", "run_expiry"]
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +23,7 @@ async def expire_due(
     unit_of_work: Callable[[], UnitOfWork], now: datetime, horizon: timedelta
 ) -> tuple[int, datetime | None]:
     """Expire every consent due by `now`; return how many, and the next end date within
-    `horizon` (so the scheduler can wake exactly then)."""
+    `horizon` (so the worker can wake exactly then)."""
     async with unit_of_work() as uow:
         candidates = await repository.consents_ending_by(uow.session, now + horizon)
     due = due_expiries(candidates, now)
@@ -32,7 +31,7 @@ async def expire_due(
     for consent_id in due:
         async with unit_of_work() as uow:
             try:
-                await expire_consent(uow, consent_id, now=now)
+                await expire_consent(uow, consent_id)
                 await uow.commit()
                 expired += 1
             except (AlreadyEnded, ConcurrencyError):
@@ -43,32 +42,22 @@ async def expire_due(
     return expired, min(later, default=None)
 
 
-class ExpiryScheduler:
-    """Runs `expire_due` every `interval` seconds, or sooner when a consent ends sooner."""
+async def run_expiry(context: WorkerContext) -> None:
+    """Check every `expiry_interval` seconds, or sooner when a consent ends sooner; a failed
+    check (database down) raises, and the kit restarts the worker after a backoff."""
+    interval = float(getattr(context.runtime.settings, "expiry_interval", 30.0))
+    while not context.stopping.is_set():
+        now = context.now
+        expired, next_due = await expire_due(
+            context.runtime.unit_of_work, now, timedelta(seconds=interval)
+        )
+        if expired:
+            log.info("expired %d consent(s)", expired)
+        delay = interval
+        if next_due is not None:
+            delay = max(0.0, min(delay, (next_due - context.now).total_seconds()))
+        if not await context.sleep(delay):
+            return
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], *, interval: float) -> None:
-        self._unit_of_work = unit_of_work
-        self._interval = interval
-        self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        """Check until `stop()`; a failed check (database down) is retried next round."""
-        while not self._stopping.is_set():
-            delay = self._interval
-            try:
-                now = datetime.now(UTC)
-                expired, next_due = await expire_due(
-                    self._unit_of_work, now, timedelta(seconds=self._interval)
-                )
-                if expired:
-                    log.info("expired %d consent(s)", expired)
-                if next_due is not None:
-                    delay = max(0.0, min(delay, (next_due - datetime.now(UTC)).total_seconds()))
-            except Exception as exc:
-                log.warning("consent expiry check failed: %r", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
-
-    async def stop(self) -> None:
-        """Finish the check in hand and stop."""
-        self._stopping.set()
+EXPIRY_WORKER = Worker("consent_expiry", run_expiry)

@@ -1,8 +1,10 @@
-"""Event contract of the consent service (owned by services/consent).
+"""The consent service's event catalogue: what it publishes, the contract every replica reads.
 
-Every event carries `child_id`; a consent replica needs nothing but these events to decide.
+Every event carries `child_id`. The fields a sharing decision rests on are defined once, in
+`oneplan_sharing.facts` (what every service's replica reads); the events here extend those
+facts with who recorded what, how and why, and are strict (unknown fields refused).
 Agencies are plain names (`send`, `school`, `health`, `social_care`, `transport`, `family`,
-plus integrators' services) so a new agency needs no change here.
+plus integrators') so a new agency needs no change here.
 """
 
 from __future__ import annotations
@@ -13,15 +15,34 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from oneplan_events.catalogue._base import CATALOGUE, DataClass, Event
+from oneplan_events.catalogue import Catalogue, DataClass, Event, ForeignEvent
+from oneplan_events.vocabulary import Purpose
+from oneplan_sharing.facts import (
+    CONSENT_GIVEN,
+    ConsentExpiry,
+    ConsentGrant,
+    ConsentWithdrawal,
+    DutyEnd,
+    DutyGrant,
+    OverrideEnd,
+    OverrideGrant,
+)
 
 __all__ = [
+    "CATALOGUE",
     "CaptureMethod",
+    "ChildAgeFacts",
+    "ChildRegisteredFacts",
     "ConsentCapacity",
     "ConsentExpired",
     "ConsentGiven",
     "ConsentGiver",
     "ConsentWithdrawn",
+    "DetailsChangedFacts",
+    "FamilyMemberAddedFacts",
+    "FamilyMemberChangedFacts",
+    "FamilyMemberFacts",
+    "FamilyMemberRemovedFacts",
     "LawfulBasis",
     "OverrideEnded",
     "OverrideRecorded",
@@ -32,16 +53,11 @@ __all__ = [
     "StatutoryDutyRecorded",
 ]
 
+CATALOGUE = Catalogue("consent")
+"""Every event the consent service publishes."""
 
-class Purpose(StrEnum):
-    """What the recipient will use the data for."""
-
-    EHC_ASSESSMENT = "ehc_assessment"
-    PLAN_DELIVERY = "plan_delivery"
-    TRANSPORT_PLANNING = "transport_planning"
-    EARLY_HELP = "early_help"
-    HEALTH_CARE = "health_care"
-    REVIEW = "review"
+# The published events refuse what they do not declare, unlike the replicas' readers.
+_STRICT = ConfigDict(frozen=True, extra="forbid")
 
 
 class ConsentCapacity(StrEnum):
@@ -77,7 +93,7 @@ class LawfulBasis(StrEnum):
 class ConsentGiver(BaseModel):
     """Who gave consent, and on what footing."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _STRICT
 
     person_id: UUID | None = Field(
         default=None,
@@ -98,21 +114,15 @@ class ConsentGiver(BaseModel):
 
 
 @CATALOGUE.register(
-    "oneplan.consent.consent.given",
+    CONSENT_GIVEN,
     DataClass.CONSENT,
     version=1,
     summary="Consent was given to share a child's data between agencies.",
 )
-class ConsentGiven(Event):
-    consent_id: UUID
-    child_id: UUID
+class ConsentGiven(ConsentGrant):
+    model_config = _STRICT
+
     given_by: ConsentGiver
-    owner_agencies: tuple[str, ...] = Field(min_length=1)
-    recipient_agencies: tuple[str, ...] = Field(min_length=1)
-    data_classes: tuple[DataClass, ...] = Field(min_length=1)
-    purposes: tuple[Purpose, ...] = Field(min_length=1)
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
     capture_method: CaptureMethod
     witness_name: str | None = None
     recorded_by: str
@@ -125,9 +135,9 @@ class ConsentGiven(Event):
     version=1,
     summary="A consent was withdrawn; it permits no further disclosure.",
 )
-class ConsentWithdrawn(Event):
-    consent_id: UUID
-    child_id: UUID
+class ConsentWithdrawn(ConsentWithdrawal):
+    model_config = _STRICT
+
     withdrawn_at: AwareDatetime
     withdrawn_by: str
     reason: str | None = None
@@ -139,9 +149,9 @@ class ConsentWithdrawn(Event):
     version=1,
     summary="A consent reached the end of its validity period.",
 )
-class ConsentExpired(Event):
-    consent_id: UUID
-    child_id: UUID
+class ConsentExpired(ConsentExpiry):
+    model_config = _STRICT
+
     expired_at: AwareDatetime
 
 
@@ -151,16 +161,11 @@ class ConsentExpired(Event):
     version=1,
     summary="A safeguarding lead recorded sharing without consent (time-limited, to be reviewed).",
 )
-class OverrideRecorded(Event):
-    override_id: UUID
-    child_id: UUID
+class OverrideRecorded(OverrideGrant):
+    model_config = _STRICT
+
     reason: str
     lawful_basis: LawfulBasis
-    recipient_agencies: tuple[str, ...] = Field(min_length=1)
-    data_classes: tuple[DataClass, ...] = Field(min_length=1)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    hide_from_family: bool
     review_due_on: date
     recorded_by: str
     recorded_by_agency: str
@@ -186,9 +191,9 @@ class OverrideReviewed(Event):
     version=1,
     summary="A safeguarding override was ended before its end date.",
 )
-class OverrideEnded(Event):
-    override_id: UUID
-    child_id: UUID
+class OverrideEnded(OverrideEnd):
+    model_config = _STRICT
+
     ended_by: str
     ended_at: AwareDatetime
     reason: str
@@ -219,17 +224,11 @@ class RefusalRecorded(Event):
     version=1,
     summary="A statutory duty to share was recorded (sharing that needs no consent).",
 )
-class StatutoryDutyRecorded(Event):
-    duty_id: UUID
-    child_id: UUID
+class StatutoryDutyRecorded(DutyGrant):
+    model_config = _STRICT
+
     lawful_basis: LawfulBasis
     description: str
-    owner_agencies: tuple[str, ...] = Field(min_length=1)
-    recipient_agencies: tuple[str, ...] = Field(min_length=1)
-    data_classes: tuple[DataClass, ...] = Field(min_length=1)
-    purposes: tuple[Purpose, ...] = Field(min_length=1)
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime | None = None
     recorded_by: str
     recorded_by_agency: str
 
@@ -240,9 +239,55 @@ class StatutoryDutyRecorded(Event):
     version=1,
     summary="A recorded statutory duty to share no longer applies.",
 )
-class StatutoryDutyEnded(Event):
-    duty_id: UUID
-    child_id: UUID
+class StatutoryDutyEnded(DutyEnd):
+    model_config = _STRICT
+
     ended_by: str
     ended_at: AwareDatetime
     reason: str
+
+
+# -- what the consent service reads from other services ------------------------------------
+
+
+class ChildAgeFacts(ForeignEvent):
+    """What every children event repeats: who consents depends on the child's age."""
+
+    child_id: UUID
+    date_of_birth: date
+    compulsory_school_age_ends_on: date
+
+
+class FamilyMemberFacts(ChildAgeFacts):
+    """Who holds parental responsibility decides who may consent for a child."""
+
+    member_id: UUID
+    relationship: str
+    parental_responsibility: bool
+
+
+@CATALOGUE.reads("oneplan.children.child.registered", DataClass.IDENTITY)
+class ChildRegisteredFacts(ChildAgeFacts):
+    """A child's record was created (the children service)."""
+
+
+@CATALOGUE.reads("oneplan.children.details.changed", DataClass.IDENTITY)
+class DetailsChangedFacts(ChildAgeFacts):
+    """A child's details changed (the date of birth may be among them)."""
+
+
+@CATALOGUE.reads("oneplan.children.family_member.added", DataClass.IDENTITY)
+class FamilyMemberAddedFacts(FamilyMemberFacts):
+    """A person joined the child's network."""
+
+
+@CATALOGUE.reads("oneplan.children.family_member.changed", DataClass.IDENTITY)
+class FamilyMemberChangedFacts(FamilyMemberFacts):
+    """What is recorded about a person in the network changed."""
+
+
+@CATALOGUE.reads("oneplan.children.family_member.removed", DataClass.IDENTITY)
+class FamilyMemberRemovedFacts(ChildAgeFacts):
+    """A person left the child's network."""
+
+    member_id: UUID

@@ -1,4 +1,4 @@
-"""Event contract of the children service (owned by services/children).
+"""The children service's event catalogue: what it publishes, the contract others read.
 
 Every `oneplan.children.*` event, the value types they carry, and the free-text rule those
 values obey: text is plain prose, and anything that looks like markup (an HTML/XML tag, comment
@@ -17,10 +17,15 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from oneplan_events.catalogue._base import CATALOGUE, DataClass, Event
-from oneplan_events.catalogue.shared import register_disclosure_event
+from oneplan_events.catalogue import (
+    Catalogue,
+    DataClass,
+    Event,
+    register_disclosure_event,
+)
 
 __all__ = [
+    "CATALOGUE",
     "Address",
     "Author",
     "AuthorRole",
@@ -48,6 +53,9 @@ __all__ = [
     "TimelineEntry",
     "refuse_markup",
 ]
+
+CATALOGUE = Catalogue("children")
+"""Every event the children service publishes."""
 
 _MARKUP = re.compile(r"<\s*[A-Za-z/!?]|javascript\s*:", re.IGNORECASE)
 
@@ -367,5 +375,5 @@ class RecordsMerged(_AgeFacts):
     reason: ShortText
 
 
-ChildrenDisclosureRecorded = register_disclosure_event("children")
+ChildrenDisclosureRecorded = register_disclosure_event("children", CATALOGUE)
 """`oneplan.children.disclosure.recorded`: published when another agency is shown a record."""

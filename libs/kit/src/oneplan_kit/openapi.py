@@ -1,0 +1,188 @@
+"""The OpenAPI document says what the services do: every problem response, and required headers.
+
+FastAPI documents a route's success response and a 422 of its own ``HTTPValidationError``
+shape. The kit answers errors with RFC 9457 problem documents instead, so this module rewrites
+each operation from what the route depends on: 401 and 403 where a principal is declared,
+404 where the path names a resource, 409 and the ``Idempotency-Key`` header for commands,
+428 and a *required* ``If-Match`` for updates, 400 and 422 where input is read, 503 always
+(the database or the consent decision point may be unavailable), each with the problem schema
+that is actually sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from oneplan_kit.errors import PROBLEM_CONTENT_TYPE
+
+__all__ = ["PROBLEM_SCHEMAS", "document_problems"]
+
+_PROBLEM_REF: Final = "#/components/schemas/Problem"
+_VALIDATION_REF: Final = "#/components/schemas/ValidationProblem"
+
+PROBLEM_SCHEMAS: Final[dict[str, Any]] = {
+    "Problem": {
+        "type": "object",
+        "title": "Problem",
+        "description": "An RFC 9457 problem document (application/problem+json).",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string", "description": "Stable URN: urn:oneplan:problem:<slug>"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+        },
+        "additionalProperties": True,
+    },
+    "ValidationProblem": {
+        "type": "object",
+        "title": "ValidationProblem",
+        "description": "422: every field's error at once.",
+        "required": ["type", "title", "status", "errors"],
+        "properties": {
+            "type": {"type": "string", "const": "urn:oneplan:problem:validation"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "const": 422},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["location", "message"],
+                    "properties": {
+                        "location": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": 'Where: ["body", "given_name"], ["query", "purpose"]',
+                        },
+                        "message": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                },
+            },
+        },
+        "additionalProperties": True,
+    },
+}
+
+_DESCRIPTIONS: Final = {
+    "400": "Bad request (a malformed header, a missing purpose, a rule on the query).",
+    "401": "No usable bearer token; nothing was done.",
+    "403": "The caller may not do this (the body says what is needed).",
+    "404": "No such resource, or not the caller's to know about.",
+    "409": "Conflict: the resource changed (version conflict) or the request contradicts its "
+    "state; nothing was written.",
+    "422": "Invalid input: every field's error at once; nothing was written.",
+    "428": "This update needs an If-Match header with the ETag you last read.",
+    "503": "A dependency (database, consent decision point, identity provider) is "
+    "unavailable; nothing was written. Retry after the Retry-After seconds.",
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make ``app.openapi()`` describe the problem responses the kit sends."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            _rewrite(schema, app)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _rewrite(schema: dict[str, Any], app: FastAPI) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(PROBLEM_SCHEMAS)
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods or ():
+            operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                _document(operation, route, method)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
+def _document(operation: dict[str, Any], route: APIRoute, method: str) -> None:
+    calls = {_name(call) for call in _calls(route.dependant)}
+    codes = ["503"]
+    if "_current_principal" in calls:
+        codes += ["401", "403"]
+    if route.dependant.path_params:
+        codes.append("404")
+    reads_input = bool(
+        route.dependant.path_params
+        or route.dependant.query_params
+        or route.dependant.header_params
+        or route.dependant.body_params
+        or any(d.query_params or d.header_params for d in _dependants(route.dependant))
+    )
+    if reads_input:
+        codes += ["400", "422"]
+    if "_command" in calls and method != "GET":
+        codes.append("409")
+    if "_if_match_version" in calls:
+        codes.append("428")
+        _require_header(operation, "If-Match")
+    if method != "POST":
+        _drop_header(operation, "Idempotency-Key")
+    responses = operation.setdefault("responses", {})
+    for code in sorted(set(codes)):
+        ref = _VALIDATION_REF if code == "422" else _PROBLEM_REF
+        responses[code] = {
+            "description": _DESCRIPTIONS[code],
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": ref}}},
+        }
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependants(sub)
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in _dependants(dependant):
+        if sub.call is not None:
+            yield sub.call
+
+
+def _name(call: Callable[..., Any]) -> str:
+    return getattr(call, "__name__", "")
+
+
+def _require_header(operation: dict[str, Any], name: str) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name", "").lower() == name.lower():
+            parameter["required"] = True
+            schema = parameter.get("schema", {})
+            # FastAPI writes an optional header as anyOf [string, null]; it is a string now.
+            parameter["schema"] = {
+                "type": "string",
+                "description": schema.get("description", ""),
+                "pattern": r'^(W/)?"[0-9]+"$',
+            }
+
+
+def _drop_header(operation: dict[str, Any], name: str) -> None:
+    parameters = operation.get("parameters")
+    if parameters:
+        operation["parameters"] = [
+            p for p in parameters if not (p.get("in") == "header" and p.get("name") == name)
+        ]
