@@ -4,6 +4,7 @@ Every service and every integrator stands on this package:
 
 - :mod:`oneplan_events.envelope` - the CloudEvents envelope and its NATS binding;
 - :mod:`oneplan_events.catalogue` - every event type, upcasting, JSON Schema;
+- :mod:`oneplan_events.types` - the free-text, date and time types of every input and event;
 - :mod:`oneplan_events.schema`, :mod:`~oneplan_events.store`, :mod:`~oneplan_events.relay`,
   :mod:`~oneplan_events.replay` - the event store, the transactional outbox and its relay;
 - :mod:`oneplan_events.consumer`, :mod:`~oneplan_events.deadletters` - exactly-once consumers;

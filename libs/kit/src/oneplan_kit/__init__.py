@@ -11,6 +11,7 @@ from oneplan_kit.auth import (
     issue_dev_token,
     require_roles,
 )
+from oneplan_kit.clock import RequestNow, RequestToday
 from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
 from oneplan_kit.errors import (
     BadRequest,
@@ -45,6 +46,8 @@ __all__ = [
     "PreconditionRequired",
     "Principal",
     "ProblemError",
+    "RequestNow",
+    "RequestToday",
     "Runtime",
     "RuntimeDep",
     "ServiceDefinition",

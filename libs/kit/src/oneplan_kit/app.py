@@ -28,6 +28,7 @@ from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
 from oneplan_events.streams import StreamSpec, ensure_stream
 from oneplan_kit.auth import TokenVerifier
+from oneplan_kit.clock import ValidationClock
 from oneplan_kit.config import ServiceSettings
 from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.errors import install_problem_handlers
@@ -58,6 +59,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings | None =
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     install_idempotency_handlers(app)
+    # Added after the problem handlers' middleware, so it is outside it: whatever answers a
+    # request, its validation ran on this clock reading.
+    app.add_middleware(ValidationClock, clock=definition.clock)
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)

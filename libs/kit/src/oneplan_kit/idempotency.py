@@ -16,6 +16,10 @@ A retry with the same key by the same principal gets the first response back (st
 ``Location``, ``ETag``; plus ``Idempotent-Replayed: true``) and writes nothing. The same key with a
 different request is refused with 422. Without the header the endpoint runs normally.
 
+Keys are scoped to the caller: the ``principal`` column holds the SHA-256 (hex) of
+``"<agency>:<sub>"``, so it is 64 characters however long the token's ``sub`` (rows written before
+that change hold the plain ``"<agency>:<sub>"``; see :func:`principal_key`).
+
 Keys are kept for ``ONEPLAN_IDEMPOTENCY_RETENTION`` (default 24 hours): :func:`keep_keys_within`
 runs beside every service (started by ``create_app``'s lifespan) and deletes older ones, so a
 retry after that runs the command again. Partners must retry within the retention.
@@ -35,7 +39,7 @@ from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from oneplan_kit.auth import CurrentPrincipal
+from oneplan_kit.auth import CurrentPrincipal, Principal
 from oneplan_kit.errors import Conflict, ProblemError, ProblemResponse, problem_type
 from oneplan_kit.runtime import UnitOfWorkDep, get_runtime
 from oneplan_kit.schema import IDEMPOTENCY_KEYS
@@ -49,6 +53,7 @@ __all__ = [
     "delete_expired_keys",
     "install_idempotency_handlers",
     "keep_keys_within",
+    "principal_key",
 ]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -137,6 +142,17 @@ class Idempotency:
         )
 
 
+def principal_key(principal: Principal) -> str:
+    """What the ``principal`` column holds for ``principal``: the SHA-256 of ``agency:sub``.
+
+    Why a digest: it always fits the String(300) column, whatever the identity provider puts
+    in ``sub``. A digest never contains ``:``, so it never equals a row stored before the
+    change (those held ``agency:sub`` itself): such a row is simply never matched again and
+    expires with the retention.
+    """
+    return hashlib.sha256(f"{principal.agency}:{principal.sub}".encode()).hexdigest()
+
+
 async def _lookup(session: AsyncSession, principal: str, key: str) -> Any:
     result = await session.execute(
         select(IDEMPOTENCY_KEYS).where(
@@ -178,7 +194,7 @@ async def _idempotency(
 ) -> Idempotency:
     if idempotency_key is None:
         return Idempotency(None)
-    who = f"{principal.agency}:{principal.sub}"
+    who = principal_key(principal)
     fingerprint = await _fingerprint(request)
     row = await _lookup(uow.session, who, idempotency_key)
     if row is not None:

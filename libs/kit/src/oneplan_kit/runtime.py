@@ -18,6 +18,7 @@ from oneplan_events.consumer import DurableConsumer
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
 from oneplan_events.streams import StreamSpec
+from oneplan_kit.clock import Clock, system_clock
 from oneplan_kit.config import ServiceSettings
 from oneplan_kit.uow import UnitOfWork
 from oneplan_sharing import ConsentReplica
@@ -33,6 +34,8 @@ class ServiceDefinition:
     ``consumers`` builds the service's durable consumers once the runtime exists.
     ``on_startup`` hooks run after everything else has started (e.g. warm a cache).
     ``catalogue`` is the shared ``CATALOGUE`` for every real service.
+    ``clock`` is read once per request: input is validated at that instant (see
+    :mod:`oneplan_kit.clock`); tests inject a fixed one.
     """
 
     name: str
@@ -48,6 +51,7 @@ class ServiceDefinition:
     uses_consent_replica: bool = False
     on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
     catalogue: Catalogue = CATALOGUE
+    clock: Clock = system_clock
 
     @property
     def source(self) -> str:

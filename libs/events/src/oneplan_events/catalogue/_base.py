@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from oneplan_events.envelope import Envelope, MalformedEvent, dataschema_for
 from oneplan_events.tracing import current_traceparent
+from oneplan_events.types import RECORDED_EVENT_CONTEXT
 
 __all__ = [
     "CATALOGUE",
@@ -231,10 +232,12 @@ class Catalogue:
         """Upcast ``data`` to the current version and validate it into the event model.
 
         Raises :class:`UnknownEventType`, :class:`UnsupportedSchemaVersion` or pydantic's
-        ``ValidationError``.
+        ``ValidationError``. A recorded event is read under ``RECORDED_EVENT_CONTEXT``: the
+        shared text and time types never refuse what an older rule let through.
         """
         model = self.model(event_type)
-        return model.model_validate(self.upcast(event_type, schema_version, data))
+        data = self.upcast(event_type, schema_version, data)
+        return model.model_validate(data, context=RECORDED_EVENT_CONTEXT)
 
     def decode_envelope(self, envelope: Envelope) -> Event:
         """Decode an envelope's data, also checking its ``dataclass`` against the event's."""
