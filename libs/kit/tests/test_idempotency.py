@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from oneplan_events.schema import BACKBONE_METADATA
+from oneplan_kit.auth import MAX_SUB_LENGTH
 from oneplan_kit.idempotency import delete_expired_keys
 from oneplan_kit.schema import IDEMPOTENCY_KEYS
 
@@ -53,6 +54,21 @@ async def test_keys_belong_to_their_principal(sqlite_service: Any) -> None:
     )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json() != theirs.json()
+
+
+async def test_the_longest_identity_keeps_its_keys_on_every_database(service: Any) -> None:
+    # 63 + 1 + 255 characters: longer than the String(300) column that holds the principal.
+    token = service.token("a" * 63, sub="\u00e9" * MAX_SUB_LENGTH)
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "longest"}
+    body = {"name": "gear", "size": 2}
+    first = await service.client.post("/widgets", json=body, headers=headers)
+    again = await service.client.post("/widgets", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true"
+    async with service.runtime.sessionmaker() as session:
+        stored = await session.scalar(select(IDEMPOTENCY_KEYS.c.principal))
+    assert stored is not None
+    assert len(stored) == 64
 
 
 async def test_without_a_key_each_post_is_a_new_command(sqlite_service: Any) -> None:

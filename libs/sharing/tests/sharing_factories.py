@@ -1,23 +1,34 @@
-"""Builders of consent events for the sharing tests."""
+"""Builders of consent facts (what a replica reads of the consent service's events) for the
+sharing tests. The library knows no service: these are the shared facts models, and the
+envelopes carry their data as the consent service's events would (which add fields the
+replica ignores)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from oneplan_events.catalogue import DataClass
-from oneplan_events.catalogue.consent import (
-    CaptureMethod,
-    ConsentCapacity,
-    ConsentGiven,
-    ConsentGiver,
-    LawfulBasis,
-    OverrideRecorded,
-    Purpose,
-    StatutoryDutyRecorded,
-)
+from oneplan_events.catalogue import Event
+from oneplan_events.envelope import Envelope, dataschema_for
+from oneplan_events.vocabulary import DataClass, Purpose
+from oneplan_sharing.facts import ConsentGrant, DutyGrant, OverrideGrant
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def envelope_of(event: Event, stream_id: str = "consent/x") -> Envelope:
+    """The envelope the consent service would publish for ``event``'s facts."""
+    return Envelope(
+        id=str(uuid.uuid4()),
+        source="/oneplan/consent",
+        type=type(event).type,
+        time=datetime.now(UTC),
+        data={**event.model_dump(mode="json"), "recorded_by": "caseworker-1"},
+        subject=stream_id,
+        dataschema=dataschema_for(type(event).type, 1),
+        dataclass="consent",
+    )
 
 
 def consent_given(
@@ -30,22 +41,16 @@ def consent_given(
     valid_from: datetime = T0,
     valid_until: datetime = T0 + timedelta(days=365),
     consent_id: UUID | None = None,
-) -> ConsentGiven:
-    return ConsentGiven(
+) -> ConsentGrant:
+    return ConsentGrant(
         consent_id=consent_id or uuid4(),
         child_id=child_id,
-        given_by=ConsentGiver(
-            person_id=uuid4(), name="Parent Example", capacity=ConsentCapacity.PARENT_WITH_PR
-        ),
         owner_agencies=owners,
         recipient_agencies=recipients,
         data_classes=data_classes,
         purposes=purposes,
         valid_from=valid_from,
         valid_until=valid_until,
-        capture_method=CaptureMethod.SIGNED_FORM,
-        recorded_by="caseworker-1",
-        recorded_by_agency="send",
     )
 
 
@@ -58,20 +63,15 @@ def override_recorded(
     ends_at: datetime = T0 + timedelta(days=30),
     override_id: UUID | None = None,
     hide_from_family: bool = False,
-) -> OverrideRecorded:
-    return OverrideRecorded(
+) -> OverrideGrant:
+    return OverrideGrant(
         override_id=override_id or uuid4(),
         child_id=child_id,
-        reason="section 47 enquiry",
-        lawful_basis=LawfulBasis.CHILDREN_ACT_1989_S47,
         recipient_agencies=recipients,
         data_classes=data_classes,
         starts_at=starts_at,
         ends_at=ends_at,
         hide_from_family=hide_from_family,
-        review_due_on=(starts_at + timedelta(days=7)).date(),
-        recorded_by="lead-1",
-        recorded_by_agency="social_care",
     )
 
 
@@ -85,18 +85,14 @@ def duty_recorded(
     valid_from: datetime = T0,
     valid_until: datetime | None = None,
     duty_id: UUID | None = None,
-) -> StatutoryDutyRecorded:
-    return StatutoryDutyRecorded(
+) -> DutyGrant:
+    return DutyGrant(
         duty_id=duty_id or uuid4(),
         child_id=child_id,
-        lawful_basis=LawfulBasis.CHILDREN_AND_FAMILIES_ACT_2014_S23,
-        description="health body informs the local authority of likely SEN",
         owner_agencies=owners,
         recipient_agencies=recipients,
         data_classes=data_classes,
         purposes=purposes,
         valid_from=valid_from,
         valid_until=valid_until,
-        recorded_by="lead-1",
-        recorded_by_agency="send",
     )

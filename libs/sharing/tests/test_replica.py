@@ -13,11 +13,12 @@ from uuid import uuid4
 import nats
 import pytest
 from nats.js import JetStreamContext
-from sharing_factories import T0, consent_given
+from sharing_factories import T0, consent_given, envelope_of
 
-from oneplan_events.catalogue import CATALOGUE, DataClass, Event
-from oneplan_events.catalogue.consent import ConsentWithdrawn
+from oneplan_events.catalogue import DataClass, Event
+from oneplan_events.streams import ensure_stream, service_stream
 from oneplan_sharing import STALE_REASON, ConsentReplica, DecisionRequest, Purpose
+from oneplan_sharing.facts import ConsentWithdrawal
 
 STREAM = "CONSENT"
 CHILD = uuid4()
@@ -35,9 +36,9 @@ async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None
 
 
 async def publish(js: JetStreamContext, event: Event) -> None:
-    envelope = CATALOGUE.envelope_for(event, source="/oneplan/consent", subject="consent/x")
+    envelope = envelope_of(event)
     headers, body = envelope.to_nats()
-    await js.publish(envelope.type, body, headers=headers)
+    await js.publish(envelope.nats_subject, body, headers=headers)
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ async def js(server: Any) -> AsyncIterator[JetStreamContext]:
         server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1, connect_timeout=2
     )
     context = nc.jetstream(timeout=1.0)
-    await context.add_stream(name=STREAM, subjects=["oneplan.consent.>"])
+    await ensure_stream(context, service_stream("consent"))
     yield context
     await nc.close()
 
@@ -101,7 +102,7 @@ async def test_follows_withdrawal_live(js: JetStreamContext) -> None:
         await eventually(lambda: replica.decide(REQUEST).permit)
         await publish(
             js,
-            ConsentWithdrawn(
+            ConsentWithdrawal(
                 consent_id=given.consent_id, child_id=CHILD, withdrawn_at=T0, withdrawn_by="p"
             ),
         )
@@ -133,7 +134,7 @@ async def test_an_undecodable_event_halts_the_replica_closed(js: JetStreamContex
     replica = fast_replica(js, staleness=0.3)
     async with running(replica):
         await eventually(lambda: replica.decide(REQUEST).permit)
-        await js.publish("oneplan.consent.consent.withdrawn", b"{not json")
+        await js.publish("oneplan.consent.consent.withdrawn.x", b"{not json")
         await eventually(lambda: replica.decide(REQUEST).reason == STALE_REASON, within=2.0)
         await asyncio.sleep(0.5)
         assert replica.decide(REQUEST).reason == STALE_REASON
@@ -164,7 +165,7 @@ async def test_rebuilds_when_the_stream_is_recreated(js: JetStreamContext) -> No
         await eventually(lambda: replica.decide(REQUEST).permit)
         assert applied == [1, 2]
         await js.delete_stream(STREAM)
-        await js.add_stream(name=STREAM, subjects=["oneplan.consent.>"])
+        await ensure_stream(js, service_stream("consent"))
         other = consent_given(CHILD, recipients=("school",))
         await publish(js, other)
         # the old consent is gone from the new stream: health is denied, school permitted

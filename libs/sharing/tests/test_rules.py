@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from sharing_factories import T0, consent_given, duty_recorded, override_recorded
+from sharing_factories import T0, consent_given, duty_recorded, envelope_of, override_recorded
 
-from oneplan_events.catalogue import CATALOGUE, DataClass
-from oneplan_events.catalogue.consent import (
-    ConsentExpired,
-    ConsentWithdrawn,
-    OverrideEnded,
-    StatutoryDutyEnded,
-)
+from oneplan_events.catalogue import DataClass
+from oneplan_events.envelope import Envelope
 from oneplan_sharing import Decision, DecisionRequest, Purpose, SharingState
+from oneplan_sharing.facts import (
+    ConsentExpiry,
+    ConsentWithdrawal,
+    DutyEnd,
+    OverrideEnd,
+)
 
 CHILD = uuid4()
 
@@ -68,19 +69,19 @@ def test_consent_period_is_half_open() -> None:
 
 
 def test_withdrawal_and_expiry_stop_all_sharing_under_that_consent() -> None:
-    for ending in (ConsentWithdrawn, ConsentExpired):
+    for ending in (ConsentWithdrawal, ConsentExpiry):
         state = SharingState()
         given = consent_given(CHILD)
         state.apply(given)
         at = T0 + timedelta(hours=1)
-        if ending is ConsentWithdrawn:
+        if ending is ConsentWithdrawal:
             state.apply(
-                ConsentWithdrawn(
+                ConsentWithdrawal(
                     consent_id=given.consent_id, child_id=CHILD, withdrawn_at=at, withdrawn_by="p"
                 )
             )
         else:
-            state.apply(ConsentExpired(consent_id=given.consent_id, child_id=CHILD, expired_at=at))
+            state.apply(ConsentExpiry(consent_id=given.consent_id, child_id=CHILD, expired_at=at))
         assert not ask(state).permit
 
 
@@ -89,7 +90,7 @@ def test_another_consent_still_permits_after_one_is_withdrawn() -> None:
     first, second = consent_given(CHILD), consent_given(CHILD)
     state.apply_all([first, second])
     state.apply(
-        ConsentWithdrawn(
+        ConsentWithdrawal(
             consent_id=first.consent_id, child_id=CHILD, withdrawn_at=T0, withdrawn_by="p"
         )
     )
@@ -108,7 +109,7 @@ def test_override_covers_its_recipients_and_data_classes_from_any_owner() -> Non
         state, recipient="social_care", data_class=DataClass.HEALTH, at=T0 + timedelta(days=31)
     ).permit
     state.apply(
-        OverrideEnded(
+        OverrideEnd(
             override_id=override.override_id,
             child_id=CHILD,
             ended_by="lead",
@@ -133,9 +134,7 @@ def test_statutory_duty_permits_until_ended() -> None:
         permit=True, basis="statutory_duty", reference=duty.duty_id
     )
     state.apply(
-        StatutoryDutyEnded(
-            duty_id=duty.duty_id, child_id=CHILD, ended_by="lead", ended_at=T0, reason="done"
-        )
+        DutyEnd(duty_id=duty.duty_id, child_id=CHILD, ended_by="lead", ended_at=T0, reason="done")
     )
     assert not ask(state, **request).permit  # type: ignore[arg-type]
 
@@ -151,15 +150,15 @@ def test_consent_is_preferred_to_override() -> None:
 def test_apply_decodes_envelopes_and_ignores_unrelated_events() -> None:
     state = SharingState()
     given = consent_given(CHILD)
-    envelope = CATALOGUE.envelope_for(given, source="/oneplan/consent", subject="consent/x")
-    state.apply(envelope)
+    state.apply(envelope_of(given))
     assert ask(state).permit
-    unrelated = CATALOGUE.model("oneplan.consent.override.reviewed")(
-        override_id=uuid4(),
-        child_id=CHILD,
-        reviewed_by="lead",
-        reviewed_at=datetime.now(UTC),
-        outcome="continue",
+    unrelated = Envelope(
+        id=str(uuid4()),
+        source="/oneplan/consent",
+        type="oneplan.consent.override.reviewed",
+        time=datetime.now(UTC),
+        data={"override_id": str(uuid4()), "child_id": str(CHILD), "outcome": "continue"},
+        subject="override/x",
     )
     state.apply(unrelated)
     assert ask(state).permit
@@ -167,5 +166,5 @@ def test_apply_decodes_envelopes_and_ignores_unrelated_events() -> None:
 
 def test_ending_an_unknown_record_changes_nothing() -> None:
     state = SharingState()
-    state.apply(ConsentExpired(consent_id=uuid4(), child_id=CHILD, expired_at=T0))
+    state.apply(ConsentExpiry(consent_id=uuid4(), child_id=CHILD, expired_at=T0))
     assert not ask(state).permit

@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 from sharing_factories import T0, consent_given, duty_recorded, override_recorded
 
 from oneplan_events.catalogue import DataClass
-from oneplan_events.catalogue.consent import (
-    ConsentExpired,
-    ConsentWithdrawn,
-    OverrideEnded,
-    Purpose,
-    StatutoryDutyEnded,
-)
 from oneplan_sharing import DecisionRequest, SharingState
+from oneplan_sharing.facts import (
+    ConsentExpiry,
+    ConsentWithdrawal,
+    DutyEnd,
+    OverrideEnd,
+    Purpose,
+)
 
 CHILDREN = (UUID(int=1), UUID(int=2))
 AGENCIES = ("send", "health", "school", "social_care")
@@ -176,15 +176,15 @@ def end(state: SharingState, ref: Reference, index: int, withdraw: bool) -> None
     record.ended = True
     if record.kind == "consent":
         state.apply(
-            ConsentWithdrawn(
+            ConsentWithdrawal(
                 consent_id=record.ref, child_id=record.child, withdrawn_at=T0, withdrawn_by="p"
             )
             if withdraw
-            else ConsentExpired(consent_id=record.ref, child_id=record.child, expired_at=T0)
+            else ConsentExpiry(consent_id=record.ref, child_id=record.child, expired_at=T0)
         )
     elif record.kind == "override":
         state.apply(
-            OverrideEnded(
+            OverrideEnd(
                 override_id=record.ref,
                 child_id=record.child,
                 ended_by="l",
@@ -194,7 +194,7 @@ def end(state: SharingState, ref: Reference, index: int, withdraw: bool) -> None
         )
     else:
         state.apply(
-            StatutoryDutyEnded(
+            DutyEnd(
                 duty_id=record.ref,
                 child_id=record.child,
                 ended_by="l",

@@ -6,6 +6,7 @@ Every service and every integrator stands on this package:
 - :mod:`oneplan_events.vocabulary` - data classes, plan sections, purposes, agencies;
 - :mod:`oneplan_events.catalogue` - typed, versioned events, one catalogue per service;
 - :mod:`oneplan_events.decider`, :mod:`~oneplan_events.uow` - deciders and the unit of work;
+- :mod:`oneplan_events.types` - the free-text, date and time types of every input and event;
 - :mod:`oneplan_events.schema`, :mod:`~oneplan_events.store`, :mod:`~oneplan_events.relay`,
   :mod:`~oneplan_events.replay` - the event store, the transactional outbox and its relay;
 - :mod:`oneplan_events.consumer`, :mod:`~oneplan_events.reactions`,

@@ -42,6 +42,7 @@ __all__ = [
     "BACKBONE_METADATA",
     "NAMING_CONVENTION",
     "NOTIFY_CHANNEL",
+    "TimestampOutOfRange",
     "UtcDateTime",
     "consumer_positions",
     "create_backbone_tables",
@@ -73,11 +74,18 @@ _BigId = BigInteger().with_variant(Integer(), "sqlite")
 _Json = JSON().with_variant(JSONB(), "postgresql")
 
 
+class TimestampOutOfRange(ValueError):
+    """A datetime whose UTC instant a timestamp column cannot hold (beyond year 1..9999)."""
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every dialect.
 
     PostgreSQL keeps the zone (``timestamptz``); SQLite stores text without one, so values are
     normalised to UTC on the way in and marked UTC on the way out: no naive datetime escapes.
+    A value whose UTC instant falls outside years 1..9999 (e.g. 9999-12-31T23:59:59-23:59) is
+    refused with :class:`TimestampOutOfRange`, never an ``OverflowError``; input should never
+    get here, because the API types (``oneplan_events.types``) bound every datetime far inside.
     """
 
     impl = DateTime(timezone=True)
@@ -86,9 +94,14 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetime given for a UTC timestamp column")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise TimestampOutOfRange(
+                f"{value.isoformat()} is outside the years 1 to 9999 once converted to UTC"
+            ) from None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None or value.tzinfo is not None:

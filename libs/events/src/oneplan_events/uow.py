@@ -78,6 +78,7 @@ class UnitOfWork:
         after_commit: Callable[[], None] = lambda: None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        now: datetime | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._store = store
@@ -85,7 +86,7 @@ class UnitOfWork:
         self._clock = clock or SystemClock()
         self._after_commit = after_commit
         self._session: AsyncSession | None = None
-        self._now: datetime | None = None
+        self._now = now
         self._bound = False
         self.correlation_id = correlation_id
         self.causation_id = causation_id

@@ -24,6 +24,7 @@ from oneplan_kit.access import (
 )
 from oneplan_kit.app import create_app
 from oneplan_kit.auth import CurrentPrincipal, Principal, TokenVerifier, issue_dev_token
+from oneplan_kit.clock import NowDep, TodayDep
 from oneplan_kit.commands import Command, CommandDep, ReadDep
 from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
 from oneplan_kit.errors import (
@@ -42,7 +43,7 @@ from oneplan_kit.errors import (
     parse_if_match,
     problem_type,
 )
-from oneplan_kit.runtime import NowDep, Runtime, RuntimeDep, TodayDep
+from oneplan_kit.runtime import Runtime, RuntimeDep
 from oneplan_kit.service import EVERY_SERVICE, ServiceDefinition, Subscription, Worker
 from oneplan_kit.workers import WorkerContext
 

@@ -27,6 +27,7 @@ from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
 from oneplan_events.streams import ensure_stream, require_server
 from oneplan_kit.auth import TokenVerifier
+from oneplan_kit.clock import ValidationClock
 from oneplan_kit.config import ServiceSettings
 from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.docs import install_docs
@@ -73,6 +74,9 @@ def create_app(
     install_problem_handlers(app)
     _install_domain_errors(app, definition.errors)
     install_idempotency_handlers(app)
+    # Added after the problem handlers' middleware, so it is outside it: whatever answers a
+    # request, its validation ran on this clock reading.
+    app.add_middleware(ValidationClock)
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)

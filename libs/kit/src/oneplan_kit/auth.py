@@ -7,6 +7,12 @@ against the identity provider's JWKS (``ONEPLAN_JWKS_URL``).
 Claims: ``sub``, ``agency`` (``send``, ``school``, ``health``, ``social_care``, ``transport``,
 ``family`` or an integrator's agency name), ``roles`` (list), ``children`` (child ids a family
 user may see), ``aud``, ``iss``, ``exp``.
+
+Every identity accepted fits wherever a service records it: ``sub`` is 1 to 255 characters
+with no control character (tab and newline included) nor any other code point the text rule
+refuses, and is not blank; ``agency`` and each role are lower-case identifiers of at most 63
+characters; at most 50 roles and 100 children. Any other token is a 401 whose ``claim`` member
+names the claim.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from oneplan_events.types import IDENTIFIER_PATTERN, refuse_unsafe_characters
 from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
 from oneplan_kit.errors import ServiceUnavailable, Unauthorized
 
@@ -38,6 +45,9 @@ __all__ = [
     "ALGORITHM",
     "DEV_KEY_ID",
     "KNOWN_AGENCIES",
+    "MAX_CHILDREN",
+    "MAX_ROLES",
+    "MAX_SUB_LENGTH",
     "CurrentPrincipal",
     "Principal",
     "TokenVerifier",
@@ -48,7 +58,13 @@ __all__ = [
 ALGORITHM = "RS256"
 DEV_KEY_ID = "oneplan-dev"
 KNOWN_AGENCIES = frozenset({"send", "school", "health", "social_care", "transport", "family"})
-_AGENCY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_AGENCY = re.compile(IDENTIFIER_PATTERN)
+_ROLE = _AGENCY
+MAX_SUB_LENGTH = 255
+"""The longest ``sub`` accepted: it fits every column that records who did something."""
+MAX_ROLES = 50
+MAX_CHILDREN = 100
+_UUID_TEXT_MAX = 45  # the longest spelling UUID() accepts: "urn:uuid:" and 36 characters
 _LEEWAY = timedelta(seconds=30)
 _CACHE_TTL = 60.0
 _CACHE_SIZE = 4096
@@ -221,9 +237,9 @@ class TokenVerifier:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("The token has expired.") from exc
+            raise Unauthorized("The token has expired.", claim="exp") from exc
         except jwt.InvalidTokenError as exc:
-            raise Unauthorized(f"The token is not valid: {exc}") from exc
+            raise Unauthorized(f"The token is not valid: {exc}", claim=_claim_of(exc)) from exc
         return claims
 
     async def _key_for(self, token: str) -> Any:
@@ -252,23 +268,89 @@ class TokenVerifier:
         return self._public_key
 
 
+_CLAIM_ERRORS: tuple[tuple[type[jwt.exceptions.InvalidTokenError], str], ...] = (
+    (jwt.exceptions.InvalidAudienceError, "aud"),
+    (jwt.exceptions.InvalidIssuerError, "iss"),
+    (jwt.exceptions.InvalidSubjectError, "sub"),
+    (jwt.exceptions.InvalidIssuedAtError, "iat"),
+)
+
+
+def _claim_of(exc: jwt.InvalidTokenError) -> str | None:
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return exc.claim
+    return next((claim for kind, claim in _CLAIM_ERRORS if isinstance(exc, kind)), None)
+
+
 def _principal_from(claims: dict[str, Any]) -> Principal:
-    agency = claims.get("agency")
-    if not isinstance(agency, str) or not _AGENCY.match(agency):
-        raise Unauthorized("The token has no valid 'agency' claim.")
-    roles = claims.get("roles", [])
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise Unauthorized("The token's 'roles' claim must be a list of strings.")
-    raw_children = claims.get("children", [])
-    if not isinstance(raw_children, list):
-        raise Unauthorized("The token's 'children' claim must be a list of child ids.")
-    try:
-        children = frozenset(UUID(str(c)) for c in raw_children)
-    except ValueError as exc:
-        raise Unauthorized("The token's 'children' claim holds an invalid child id.") from exc
     return Principal(
-        sub=str(claims["sub"]), agency=agency, roles=frozenset(roles), children=children
+        sub=_sub_from(claims.get("sub")),
+        agency=_agency_from(claims.get("agency")),
+        roles=_roles_from(claims.get("roles", [])),
+        children=_children_from(claims.get("children", [])),
     )
+
+
+def _sub_from(sub: Any) -> str:
+    if not isinstance(sub, str) or not sub.strip():
+        raise Unauthorized("The token's 'sub' claim must be a non-blank string.", claim="sub")
+    if len(sub) > MAX_SUB_LENGTH:
+        raise Unauthorized(
+            f"The token's 'sub' claim is {len(sub)} characters long; at most "
+            f"{MAX_SUB_LENGTH} are accepted.",
+            claim="sub",
+        )
+    try:
+        refuse_unsafe_characters(sub, allow_tab_and_newline=False)
+    except ValueError as exc:
+        raise Unauthorized(f"The token's 'sub' claim is refused: {exc}", claim="sub") from None
+    return sub
+
+
+def _agency_from(agency: Any) -> str:
+    if not isinstance(agency, str) or not _AGENCY.match(agency):
+        raise Unauthorized(
+            "The token has no valid 'agency' claim (a lower-case identifier of up to 63 "
+            "characters).",
+            claim="agency",
+        )
+    return agency
+
+
+def _roles_from(roles: Any) -> frozenset[str]:
+    if not isinstance(roles, list) or len(roles) > MAX_ROLES:
+        raise Unauthorized(
+            f"The token's 'roles' claim must be a list of at most {MAX_ROLES} role names.",
+            claim="roles",
+        )
+    for position, role in enumerate(roles, start=1):
+        if not isinstance(role, str) or not _ROLE.match(role):
+            raise Unauthorized(
+                f"The token's 'roles' claim holds an invalid role name (item {position}): a "
+                "role is a lower-case identifier of up to 63 characters.",
+                claim="roles",
+            )
+    return frozenset(roles)
+
+
+def _children_from(raw_children: Any) -> frozenset[UUID]:
+    if not isinstance(raw_children, list) or len(raw_children) > MAX_CHILDREN:
+        raise Unauthorized(
+            f"The token's 'children' claim must be a list of at most {MAX_CHILDREN} child ids.",
+            claim="children",
+        )
+    children: set[UUID] = set()
+    for position, child in enumerate(raw_children, start=1):
+        try:
+            if not isinstance(child, str) or len(child) > _UUID_TEXT_MAX:
+                raise ValueError("not a UUID string")
+            children.add(UUID(child))
+        except ValueError:
+            raise Unauthorized(
+                f"The token's 'children' claim holds an invalid child id (item {position}).",
+                claim="children",
+            ) from None
+    return frozenset(children)
 
 
 _bearer = HTTPBearer(

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from oneplan_events.clock import local_date
 from oneplan_events.decider import Aggregate, Outcome
+from oneplan_events.types import validation_now
 from oneplan_events.uow import UnitOfWork
 from oneplan_kit.auth import CurrentPrincipal, Principal
 from oneplan_kit.errors import etag_for
@@ -149,7 +150,8 @@ async def _command(
         ),
     ] = None,
 ) -> AsyncIterator[Command]:
-    async with runtime.unit_of_work(correlation_id=correlation_id_of(request)) as uow:
+    work = runtime.unit_of_work(correlation_id=correlation_id_of(request), now=validation_now())
+    async with work as uow:
         key = idempotency_key if request.method == "POST" else None
         idempotency = await claim(request, uow, principal, key)
         yield Command(runtime, uow, principal, idempotency)
@@ -160,7 +162,7 @@ CommandDep = Annotated[Command, Depends(_command)]
 
 
 async def _read(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
-    async with runtime.unit_of_work() as uow:
+    async with runtime.unit_of_work(now=validation_now()) as uow:
         yield uow
 
 

@@ -4,6 +4,12 @@ Raise a :class:`ProblemError` (or a subclass) anywhere in a request;
 :func:`install_problem_handlers` turns it, FastAPI's validation errors, HTTP exceptions,
 event-store version conflicts, database outages and unexpected exceptions into problem
 documents with a stable ``type`` URI.
+
+Every problem document is bounded, whoever builds it: :class:`ProblemResponse` passes its body
+through :func:`cap_echo`, so a string longer than ``ECHO_LIMIT`` characters (an echoed input,
+or a message quoting one, such as "unknown agency '<1 MB>'") comes back as a short prefix with
+its length, and a list longer than ``MAX_LISTED`` items keeps its first ones and says how many
+it left out.
 """
 
 from __future__ import annotations
@@ -22,8 +28,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oneplan_events.faults import is_database_outage
 from oneplan_events.store import ConcurrencyError
+from oneplan_events.types import replace_unsafe_characters
 
 __all__ = [
+    "ECHO_LIMIT",
+    "ECHO_PREFIX",
+    "MAX_LISTED",
     "PROBLEM_CONTENT_TYPE",
     "BadRequest",
     "Conflict",
@@ -37,6 +47,7 @@ __all__ = [
     "Unauthorized",
     "ValidationProblem",
     "VersionConflict",
+    "cap_echo",
     "etag_for",
     "install_problem_handlers",
     "parse_if_match",
@@ -44,7 +55,52 @@ __all__ = [
 ]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+ECHO_LIMIT = 500
+"""The longest string a problem document holds whole (validation messages fit easily)."""
+ECHO_PREFIX = 100
+"""How much of a longer string it keeps, before "…" and the string's length."""
+MAX_LISTED = 100
+"""The most items of any list in a problem document (e.g. validation errors)."""
 _log = logging.getLogger("oneplan_kit.errors")
+
+
+def cap_echo(value: Any) -> Any:
+    """``value`` (a problem document or any part of one) with every string and list bounded.
+
+    A string longer than ECHO_LIMIT becomes its first ECHO_PREFIX characters, "…" and
+    "(N characters)"; a list (or tuple) longer than MAX_LISTED keeps its first MAX_LISTED
+    items, and when it is a member ``<name>`` of an object, ``<name>_omitted`` says how many
+    were left out. Keys are bounded like strings; numbers, booleans and null are kept. Code
+    points the text rule refuses (a control character, an unpaired surrogate, ...) read as
+    U+FFFD, so a message quoting bad input can always be encoded and shown.
+    """
+    if isinstance(value, str):
+        return _capped_text(value)
+    if isinstance(value, Mapping):
+        capped: dict[Any, Any] = {}
+        for key, item in value.items():
+            capped_key = _capped_text(key) if isinstance(key, str) else key
+            capped[capped_key] = cap_echo(item)
+            if isinstance(item, list | tuple) and len(item) > MAX_LISTED:
+                capped[f"{capped_key}_omitted"] = len(item) - MAX_LISTED
+        return capped
+    if isinstance(value, list | tuple):
+        return [cap_echo(item) for item in value[:MAX_LISTED]]
+    return value
+
+
+def _capped_text(text: str) -> str:
+    if len(text) > ECHO_LIMIT:
+        text = f"{text[:ECHO_PREFIX]}… ({len(text)} characters)"
+    return replace_unsafe_characters(text)
+
+
+# RFC 6750 error_description: printable ASCII without '"' and '\\'.
+_CHALLENGE_UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _challenge_text(detail: str) -> str:
+    return _CHALLENGE_UNSAFE.sub("?", _capped_text(detail.replace('"', "'")))
 
 
 def problem_type(slug: str) -> str:
@@ -53,9 +109,12 @@ def problem_type(slug: str) -> str:
 
 
 class ProblemResponse(JSONResponse):
-    """A JSON response served as ``application/problem+json``."""
+    """A JSON response served as ``application/problem+json``, bounded by :func:`cap_echo`."""
 
     media_type = PROBLEM_CONTENT_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return super().render(cap_echo(content))
 
 
 class ProblemError(Exception):
@@ -108,20 +167,27 @@ class BadRequest(ProblemError):
 
 
 class Unauthorized(ProblemError):
-    """401: no usable bearer token. Carries the RFC 6750 ``WWW-Authenticate`` challenge."""
+    """401: no usable bearer token. Carries the RFC 6750 ``WWW-Authenticate`` challenge.
 
-    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
+    ``claim`` names the token claim that was refused (a ``claim`` member of the document).
+    """
+
+    def __init__(
+        self, detail: str, *, error: str | None = "invalid_token", claim: str | None = None
+    ) -> None:
         challenge = 'Bearer realm="oneplan"'
         if error is not None:
-            safe = detail.replace('"', "'")
-            challenge += f', error="{error}", error_description="{safe}"'
+            challenge += f', error="{error}", error_description="{_challenge_text(detail)}"'
+        extensions = {} if claim is None else {"claim": claim}
         super().__init__(
             401,
             problem_type("unauthenticated"),
             "Authentication required",
             detail,
             headers={"WWW-Authenticate": challenge},
+            **extensions,
         )
+        self.claim = claim
 
 
 class Forbidden(ProblemError):

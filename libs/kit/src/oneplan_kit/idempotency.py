@@ -9,6 +9,10 @@ A retry with the same key by the same principal gets the first response back (st
 ``Location``, ``ETag``; plus ``Idempotent-Replayed: true``) and writes nothing. The same key with a
 different request is refused with 422. Without the header the command runs normally.
 
+Keys are scoped to the caller: the ``principal`` column holds the SHA-256 (hex) of
+``"<agency>:<sub>"``, so it is 64 characters however long the token's ``sub`` (rows written before
+that change hold the plain ``"<agency>:<sub>"``; see :func:`principal_key`).
+
 Keys are kept for ``ONEPLAN_IDEMPOTENCY_RETENTION`` (default 24 hours): :func:`keep_keys_within`
 runs beside every service (a supervised job) and deletes older ones, so a retry after that runs
 the command again. Partners must retry within the retention.
@@ -43,6 +47,7 @@ __all__ = [
     "delete_expired_keys",
     "install_idempotency_handlers",
     "keep_keys_within",
+    "principal_key",
 ]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -131,6 +136,17 @@ class Idempotency:
         )
 
 
+def principal_key(principal: Principal) -> str:
+    """What the ``principal`` column holds for ``principal``: the SHA-256 of ``agency:sub``.
+
+    Why a digest: it always fits the String(300) column, whatever the identity provider puts
+    in ``sub``. A digest never contains ``:``, so it never equals a row stored before the
+    change (those held ``agency:sub`` itself): such a row is simply never matched again and
+    expires with the retention.
+    """
+    return hashlib.sha256(f"{principal.agency}:{principal.sub}".encode()).hexdigest()
+
+
 async def _lookup(session: AsyncSession, principal: str, key: str) -> Any:
     result = await session.execute(
         select(IDEMPOTENCY_KEYS).where(
@@ -175,7 +191,7 @@ async def claim(
             f"{IDEMPOTENCY_HEADER} must be 1 to {_MAX_KEY_LENGTH} printable ASCII characters.",
             errors=[{"location": ["header", IDEMPOTENCY_HEADER], "message": "invalid key"}],
         )
-    who = _scope(principal)
+    who = principal_key(principal)
     fingerprint = await _fingerprint(request)
     row = await _lookup(uow.session, who, key)
     if row is not None:
@@ -196,11 +212,6 @@ async def claim(
     except IntegrityError as exc:
         raise _Race(who, key, fingerprint) from exc
     return Idempotency(key, who, fingerprint)
-
-
-def _scope(principal: Principal) -> str:
-    """Keys are scoped to the caller: two partners may pick the same key by chance."""
-    return f"{principal.agency}:{principal.sub}"
 
 
 async def _on_replay(_request: Request, exc: Exception) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +11,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from oneplan_events.clock import Clock, local_date
+from oneplan_events.clock import Clock
 from oneplan_events.consumer import DurableConsumer
 from oneplan_events.discovery import StreamFollower
 from oneplan_events.envelope import Envelope
@@ -23,7 +23,7 @@ from oneplan_kit.service import ServiceDefinition
 from oneplan_kit.workers import Supervisor
 from oneplan_sharing import ConsentReplica
 
-__all__ = ["NowDep", "Runtime", "RuntimeDep", "TodayDep", "get_runtime"]
+__all__ = ["Runtime", "RuntimeDep", "get_runtime"]
 
 
 @dataclass
@@ -47,14 +47,23 @@ class Runtime:
     migration_heads: frozenset[str] = frozenset()
 
     def unit_of_work(
-        self, *, correlation_id: str | None = None, causation_id: str | None = None
+        self,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        now: datetime | None = None,
     ) -> UnitOfWork:
-        """A new unit of work; use it as ``async with runtime.unit_of_work() as uow``."""
+        """A new unit of work; use it as ``async with runtime.unit_of_work() as uow``.
+
+        ``now`` fixes its instant (a request's, read once for validation and decision);
+        otherwise it reads the service's clock at first use.
+        """
         return UnitOfWork(
             self.sessionmaker,
             self.store,
             source=self.definition.source,
             clock=self.clock,
+            now=now,
             after_commit=self.relay.wake if self.relay is not None else lambda: None,
             correlation_id=correlation_id,
             causation_id=causation_id,
@@ -83,17 +92,3 @@ def get_runtime(request: Request) -> Runtime:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 """The running service's :class:`Runtime`."""
-
-
-def _now(runtime: RuntimeDep) -> datetime:
-    return runtime.clock.now()
-
-
-def _today(runtime: RuntimeDep) -> date:
-    return local_date(runtime.clock.now())
-
-
-NowDep = Annotated[datetime, Depends(_now)]
-"""The current instant from the service's clock (aware UTC): routes never read the wall clock."""
-TodayDep = Annotated[date, Depends(_today)]
-"""Today's date in England from the service's clock."""

@@ -1,21 +1,20 @@
 """The children service's event catalogue: what it publishes, the contract others read.
 
-Every `oneplan.children.*` event, the value types they carry, and the free-text rule those
-values obey: text is plain prose, and anything that looks like markup (an HTML/XML tag, comment
-or processing instruction, a `javascript:` URL) is refused at the edge, so a consumer can show
-these strings without sanitising them. Field names listed under "Facts that cross services" in
-docs/architecture.md are fixed.
+Every `oneplan.children.*` event and the value types they carry. Their text obeys the one
+free-text rule of `oneplan_events.types` (re-exported here as `Name`, `ShortText`, `LongText`
+and `refuse_markup`): plain prose without control characters or markup, refused at the edge, so
+a consumer can show these strings without sanitising them. Field names listed under "Facts
+that cross services" in docs/architecture.md are fixed.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from oneplan_events.catalogue import (
     Catalogue,
@@ -23,6 +22,7 @@ from oneplan_events.catalogue import (
     Event,
     register_disclosure_event,
 )
+from oneplan_events.types import BoundedDate, LongText, Name, ShortText, refuse_markup
 
 __all__ = [
     "CATALOGUE",
@@ -57,34 +57,6 @@ __all__ = [
 CATALOGUE = Catalogue("children")
 """Every event the children service publishes."""
 
-_MARKUP = re.compile(r"<\s*[A-Za-z/!?]|javascript\s*:", re.IGNORECASE)
-
-
-def refuse_markup(value: str) -> str:
-    """Refuse text containing a tag, comment, processing instruction or `javascript:` URL.
-
-    Plain uses of `<` stay allowed ("scores < 5", "I <3 trains").
-    """
-    if _MARKUP.search(value):
-        raise ValueError("markup or script is not accepted in text; send plain text")
-    return value
-
-
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(refuse_markup),
-]
-ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(refuse_markup),
-]
-LongText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
-    AfterValidator(refuse_markup),
-]
 Postcode = Annotated[
     str,
     StringConstraints(
@@ -221,13 +193,13 @@ class StoryPart(_Value):
 
     text: LongText
     author: Author
-    told_on: date
+    told_on: BoundedDate
 
 
 class TimelineEntry(_Value):
     """One key event in the child's history."""
 
-    occurred_on: date
+    occurred_on: BoundedDate
     what: ShortText
 
 
@@ -236,7 +208,7 @@ class Timeline(_Value):
 
     entries: list[TimelineEntry] = Field(min_length=1, max_length=100)
     author: Author
-    told_on: date
+    told_on: BoundedDate
 
 
 class Story(_Value):

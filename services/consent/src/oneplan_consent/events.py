@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from oneplan_events.catalogue import Catalogue, DataClass, Event, ForeignEvent
+from oneplan_events.types import ShortText
 from oneplan_events.vocabulary import Purpose
 from oneplan_sharing.facts import (
     CONSENT_GIVEN,
@@ -99,16 +100,14 @@ class ConsentGiver(BaseModel):
         default=None,
         description="The family member's id (children service); the child's id for the child.",
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: ShortText
     capacity: ConsentCapacity
-    mca_assessment_reference: str | None = Field(
+    mca_assessment_reference: ShortText | None = Field(
         default=None,
-        max_length=200,
         description="MCA assessment recording a lack of capacity for this decision.",
     )
-    gillick_assessment_reference: str | None = Field(
+    gillick_assessment_reference: ShortText | None = Field(
         default=None,
-        max_length=200,
         description="The practitioner's recorded Gillick competence assessment.",
     )
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from oneplan_events.envelope import Envelope, MalformedEvent, dataschema_for
 from oneplan_events.tracing import current_traceparent
+from oneplan_events.types import RECORDED_EVENT_CONTEXT
 from oneplan_events.vocabulary import DataClass
 
 __all__ = [
@@ -297,13 +298,15 @@ class Catalogue:
         """Upcast ``data`` to the current version and validate it into the event model.
 
         Raises :class:`UnknownEventType`, :class:`UnsupportedSchemaVersion` or pydantic's
-        ``ValidationError``.
+        ``ValidationError``. A recorded event is read under ``RECORDED_EVENT_CONTEXT``: the
+        shared text and time types never refuse what an older rule let through.
         """
         info = self.info(event_type)
         if schema_version == info.version:
             # The hot path of every consumer and replay: nothing to upcast, no copy.
-            return info.model.model_validate(data)
-        return info.model.model_validate(self.upcast(event_type, schema_version, data))
+            return info.model.model_validate(data, context=RECORDED_EVENT_CONTEXT)
+        upcast = self.upcast(event_type, schema_version, data)
+        return info.model.model_validate(upcast, context=RECORDED_EVENT_CONTEXT)
 
     def decode_envelope(self, envelope: Envelope) -> Event:
         """Decode an envelope's data, also checking its ``dataclass`` against the event's."""

@@ -7,7 +7,6 @@ reaches the aggregate; rules that need today's date live in `model.decide`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,6 +26,7 @@ from oneplan_children.events import (
     ShortText,
     Story,
 )
+from oneplan_events.types import BoundedDate, NotFutureDate
 
 __all__ = [
     "AddFamilyMember",
@@ -58,7 +58,7 @@ class NewChild(_Input):
     given_name: Name
     family_name: Name
     preferred_name: Name | None = None
-    date_of_birth: date
+    date_of_birth: NotFutureDate
     sex: Sex | None = None
     gender: Name | None = None
     nhs_number: NhsNumberInput | None = None
@@ -78,7 +78,7 @@ class DetailsPatch(_Input):
     given_name: Name | None = None
     family_name: Name | None = None
     preferred_name: Name | None = None
-    date_of_birth: date | None = None
+    date_of_birth: NotFutureDate | None = None
     sex: Sex | None = None
     gender: Name | None = None
     nhs_number: NhsNumberInput | None = None
@@ -115,7 +115,7 @@ class MemberInput(_Input):
 class RemovalInput(_Input):
     """Ending a relationship: when, and optionally why."""
 
-    ended_on: date
+    ended_on: BoundedDate
     reason: ShortText | None = None
 
 

@@ -8,7 +8,7 @@ become problem documents through the service's error table (`oneplan_children.se
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -49,17 +49,21 @@ from oneplan_children.service_layer.handlers import (
     register_child,
     search_children,
 )
+from oneplan_events.types import BoundedDate, BoundedDateTime, Name, PlainText, ShortText
 from oneplan_events.vocabulary import DataClass
 from oneplan_kit.access import FAMILY_OF_CHILD, SEND_STAFF, Allow, ChildReader, SendStaff
 from oneplan_kit.auth import Principal
+from oneplan_kit.clock import TodayDep
 from oneplan_kit.commands import CommandDep, ReadDep
 from oneplan_kit.errors import BadRequest, IfMatchVersion, ValidationProblem
-from oneplan_kit.runtime import TodayDep
 from oneplan_kit.sharing import SharingDep
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/children", tags=["children"])
+
+Identifier = Annotated[str, PlainText(max_length=20)]
+"""An NHS number or UPN as typed (spaces allowed), normalised by the route."""
 
 StoryTeller = Annotated[Principal, Allow(SEND_STAFF | FAMILY_OF_CHILD)]
 """SEND team staff, or the child's own family: who may tell the child's story."""
@@ -96,10 +100,10 @@ async def search(
     caller: SendStaff,
     uow: ReadDep,
     today: TodayDep,
-    nhs_number: Annotated[str | None, Query(max_length=20)] = None,
-    upn: Annotated[str | None, Query(max_length=20)] = None,
-    family_name: Annotated[str | None, Query(max_length=100)] = None,
-    date_of_birth: date | None = None,
+    nhs_number: Annotated[Identifier | None, Query()] = None,
+    upn: Annotated[Identifier | None, Query()] = None,
+    family_name: Annotated[Name | None, Query()] = None,
+    date_of_birth: BoundedDate | None = None,
 ) -> dict[str, Any]:
     """By NHS number, UPN, or family name with date of birth."""
     if nhs_number is None and upn is None and (family_name is None or date_of_birth is None):
@@ -215,8 +219,8 @@ async def remove_member(
     caller: SendStaff,
     version: IfMatchVersion,
     cmd: CommandDep,
-    ended_on: date | None = None,
-    reason: Annotated[str | None, Query(max_length=200)] = None,
+    ended_on: BoundedDate | None = None,
+    reason: Annotated[ShortText | None, Query()] = None,
 ) -> Response:
     """Ends the relationship (default: today); needs If-Match."""
     try:
@@ -255,11 +259,9 @@ async def read_story(
     reader: ChildReader,
     sharing: SharingDep,
     cmd: CommandDep,
-    as_of: datetime | None = None,
+    as_of: BoundedDateTime | None = None,
 ) -> Response:
     """`as_of` reconstructs the story from the event stream as it was then."""
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
     child, revision = await get_story(cmd.uow, child_id, as_of)
     if reader.needs_permit:
         release = sharing.decide(reader, child_id, DataClass.STORY)

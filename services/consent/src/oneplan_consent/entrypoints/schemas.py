@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from oneplan_consent.adapters.tables import (
     ConsentRow,
@@ -16,6 +16,7 @@ from oneplan_consent.adapters.tables import (
     RefusalRow,
 )
 from oneplan_consent.events import CaptureMethod, ConsentGiver, LawfulBasis
+from oneplan_events.types import AgencyName, BoundedDateTime, PlainText, ShortText
 from oneplan_events.vocabulary import DataClass, Purpose
 
 __all__ = [
@@ -35,9 +36,10 @@ __all__ = [
     "WithdrawalIn",
 ]
 
-Agency = str
+Agency = AgencyName
 _Agencies = Field(min_length=1, max_length=20)
-_Text = Field(min_length=1, max_length=2000)
+Text = Annotated[str, PlainText(max_length=2000)]
+"""A reason, outcome or description: one paragraph or several, plain text."""
 
 
 class _In(BaseModel):
@@ -52,10 +54,10 @@ class ConsentIn(_In):
     recipient_agencies: list[Agency] = _Agencies
     data_classes: list[DataClass] = Field(min_length=1, max_length=6)
     purposes: list[Purpose] = Field(min_length=1, max_length=6)
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now.")
-    valid_until: AwareDatetime
+    valid_from: BoundedDateTime | None = Field(default=None, description="Default: now.")
+    valid_until: BoundedDateTime
     capture_method: CaptureMethod
-    witness_name: str | None = Field(default=None, min_length=1, max_length=200)
+    witness_name: ShortText | None = None
 
 
 class ConsentOut(BaseModel):
@@ -83,17 +85,17 @@ class ConsentOut(BaseModel):
 class WithdrawalIn(_In):
     """Why the consent is withdrawn (optional)."""
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text | None = None
 
 
 class OverrideIn(_In):
     """Sharing without consent, recorded by a safeguarding lead."""
 
-    reason: str = _Text
+    reason: Text
     lawful_basis: LawfulBasis
     recipient_agencies: list[Agency] = _Agencies
     data_classes: list[DataClass] = Field(min_length=1, max_length=6)
-    ends_at: AwareDatetime | None = Field(default=None, description="Default: 30 days from now.")
+    ends_at: BoundedDateTime | None = Field(default=None, description="Default: 30 days from now.")
     hide_from_family: bool = Field(
         default=False,
         description="Hide the disclosures made under this override from the family while "
@@ -130,13 +132,13 @@ class OverrideOut(BaseModel):
 class OverrideReviewIn(_In):
     """The outcome of a review (e.g. "enquiry continues; sharing still necessary")."""
 
-    outcome: str = _Text
+    outcome: Text
 
 
 class OverrideEndIn(_In):
     """Why the override ends now."""
 
-    reason: str = _Text
+    reason: Text
 
 
 class RefusalIn(_In):
@@ -146,20 +148,20 @@ class RefusalIn(_In):
     recipient_agency: Agency
     data_classes: list[DataClass] = Field(min_length=1, max_length=6)
     purpose: Purpose
-    reason: str = _Text
+    reason: Text
 
 
 class DutyIn(_In):
     """A statutory duty to share that needs no consent."""
 
     lawful_basis: LawfulBasis
-    description: str = _Text
+    description: Text
     owner_agencies: list[Agency] = _Agencies
     recipient_agencies: list[Agency] = _Agencies
     data_classes: list[DataClass] = Field(min_length=1, max_length=6)
     purposes: list[Purpose] = Field(min_length=1, max_length=6)
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: BoundedDateTime | None = None
+    valid_until: BoundedDateTime | None = None
 
 
 class DutyOut(BaseModel):
@@ -213,7 +215,7 @@ class DecisionIn(_In):
     recipient_agency: Agency
     data_class: DataClass
     purpose: Purpose
-    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    at: BoundedDateTime | None = Field(default=None, description="Default: now.")
 
 
 class DecisionOut(BaseModel):
