@@ -46,6 +46,9 @@ oneplan_install_uv() {
         oneplan_die "Python 3.11 or newer is needed (found: $(python3 --version 2>&1 || echo none))"
     target="${ONEPLAN_ROOT:?}/var/bootstrap"
     pip_options="--quiet --disable-pip-version-check --no-cache-dir"
+    # pip warns about running as root; here it installs into the checkout only.
+    PIP_ROOT_USER_ACTION=ignore
+    export PIP_ROOT_USER_ACTION
     echo "oneplan: uv not found; installing it from PyPI into ./var/bootstrap (nothing outside" \
         "this checkout)" >&2
     rm -rf "$target"
