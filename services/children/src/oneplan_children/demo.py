@@ -1,9 +1,9 @@
 """Demo step of the children service: synthetic children, their families and their stories.
 
 Everything is synthetic: names are invented, NHS numbers come from the range reserved for
-testing (999 ...) and UPNs from an establishment number no school has. Identifiers are random
-on each run, so the step can run again against the same database (the repeated names then show
-up as possible-duplicate warnings, which is the point of those warnings).
+testing (999 ...) and UPNs from an establishment number no school has. The identifiers are the
+same on every run, so a second run finds the children the first registered (searching by NHS
+number, as a partner's system would), adds only what is missing and says what was already there.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from oneplan_children.domain.identifiers import synthetic_nhs_number, synthetic_
 from oneplan_kit.demo import DemoContext
 
 __all__ = ["run"]
+
+
+# The same synthetic identifiers on every run: what makes a second run find the first's children.
+DEMO_SEED = "oneplan-demo"
 
 
 def _born(today: date, years: int, days: int) -> str:
@@ -147,37 +151,21 @@ async def run(ctx: DemoContext) -> None:
     """
     base = ctx.base_url("children")
     auth = ctx.auth("send", ["caseworker"])
-    today = date.today()
-    rng = random.Random()
     scenario: list[dict[str, Any]] = []
-    for plan in _children(rng, today):
-        created = await ctx.client.post(f"{base}/v1/children", json=plan["record"], headers=auth)
-        created.raise_for_status()
-        child = created.json()
-        etag = created.headers["etag"]
-        family: list[dict[str, Any]] = []
-        for role, member in plan["members"].items():
-            added = await ctx.client.post(
-                f"{base}/v1/children/{child['child_id']}/family-members",
-                json=member,
-                headers={**auth, "If-Match": etag},
+    for plan in _children(random.Random(DEMO_SEED), date.today()):
+        found = await _find(ctx, base, auth, plan["record"]["nhs_number"])
+        if found is None:
+            created = await ctx.client.post(
+                f"{base}/v1/children", json=plan["record"], headers=auth
             )
-            added.raise_for_status()
-            etag = added.headers["etag"]
-            family.append(
-                {
-                    "member_id": added.json()["member_id"],
-                    "role": role,
-                    **{k: member[k] for k in ("given_name", "family_name", "relationship")},
-                    "parental_responsibility": member["parental_responsibility"],
-                }
-            )
-        told = await ctx.client.put(
-            f"{base}/v1/children/{child['child_id']}/story",
-            json=plan["story"],
-            headers={**auth, "If-Match": etag},
-        )
-        told.raise_for_status()
+            created.raise_for_status()
+            child, etag = created.json(), created.headers["etag"]
+            known: list[dict[str, Any]] = []
+        else:
+            child, etag = found
+            known = child["family"] or []
+        family, added, etag = await _family(ctx, base, auth, plan, child, known, etag)
+        told, etag = await _story(ctx, base, auth, plan, child, etag)
         scenario.append(
             {
                 "key": plan["key"],
@@ -185,12 +173,92 @@ async def run(ctx: DemoContext) -> None:
                 "nhs_number": child["nhs_number"],
                 "upn": child["upn"],
                 "over_compulsory_school_age": child["over_compulsory_school_age"],
-                "etag": told.headers["etag"],
+                "etag": etag,
                 "family": family,
             }
         )
-        ctx.progress(
-            f"registered {child['given_name']} {child['family_name']} ({child['child_id']}), "
-            f"{len(family)} family members, story told"
-        )
+        ctx.progress(_report(child, found is not None, len(family), added, told))
     ctx.scenario["children"] = scenario
+
+
+async def _find(
+    ctx: DemoContext, base: str, auth: dict[str, str], nhs_number: str
+) -> tuple[dict[str, Any], str] | None:
+    """The record a previous run registered with this NHS number, and its ETag."""
+    search = await ctx.client.get(
+        f"{base}/v1/children", params={"nhs_number": nhs_number}, headers=auth
+    )
+    search.raise_for_status()
+    items = search.json()["items"]
+    if not items:
+        return None
+    record = await ctx.client.get(f"{base}/v1/children/{items[0]['child_id']}", headers=auth)
+    record.raise_for_status()
+    return record.json(), record.headers["etag"]
+
+
+async def _family(
+    ctx: DemoContext,
+    base: str,
+    auth: dict[str, str],
+    plan: dict[str, Any],
+    child: dict[str, Any],
+    known: list[dict[str, Any]],
+    etag: str,
+) -> tuple[list[dict[str, Any]], int, str]:
+    """Each planned member, added unless the record already has them: (family, added, ETag)."""
+    family: list[dict[str, Any]] = []
+    added = 0
+    for role, member in plan["members"].items():
+        member_id = next((m["member_id"] for m in known if _same_person(m, member)), None)
+        if member_id is None:
+            response = await ctx.client.post(
+                f"{base}/v1/children/{child['child_id']}/family-members",
+                json=member,
+                headers={**auth, "If-Match": etag},
+            )
+            response.raise_for_status()
+            member_id, etag = response.json()["member_id"], response.headers["etag"]
+            added += 1
+        family.append(
+            {
+                "member_id": member_id,
+                "role": role,
+                **{k: member[k] for k in ("given_name", "family_name", "relationship")},
+                "parental_responsibility": member["parental_responsibility"],
+            }
+        )
+    return family, added, etag
+
+
+def _same_person(recorded: dict[str, Any], planned: dict[str, Any]) -> bool:
+    return all(recorded[k] == planned[k] for k in ("given_name", "family_name", "relationship"))
+
+
+async def _story(
+    ctx: DemoContext,
+    base: str,
+    auth: dict[str, str],
+    plan: dict[str, Any],
+    child: dict[str, Any],
+    etag: str,
+) -> tuple[bool, str]:
+    """Tell the story unless it was told already: (told now, ETag)."""
+    url = f"{base}/v1/children/{child['child_id']}/story"
+    current = await ctx.client.get(url, headers=auth)
+    current.raise_for_status()
+    if current.json()["story"] is not None:
+        return False, etag
+    told = await ctx.client.put(url, json=plan["story"], headers={**auth, "If-Match": etag})
+    told.raise_for_status()
+    return True, told.headers["etag"]
+
+
+def _report(child: dict[str, Any], existed: bool, members: int, added: int, told: bool) -> str:
+    name = f"{child['given_name']} {child['family_name']} ({child['child_id']})"
+    people = f"{members} family member{'' if members == 1 else 's'}"
+    if not existed:
+        return f"registered {name}, {people}, story told"
+    new = f"{added} added now" if added else "all already there"
+    story = "story told now" if told else "story already told"
+    return f"{name} was already registered: {people} ({new}), {story}"

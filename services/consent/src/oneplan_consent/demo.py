@@ -7,6 +7,9 @@ Uses `ctx.scenario["children"]` from the children step (maya 9, leo 6, jordan 17
 Consents and the withdrawal are recorded by the SEND caseworker on the family's behalf: a
 family token may record or withdraw only as the person it belongs to (its `sub` is the
 member's id), and the demo's token minter cannot set `sub`.
+
+A second run (the children step finds the same children) gives, overrides and withdraws
+nothing again: it finds what the first run recorded and says so.
 """
 
 from __future__ import annotations
@@ -50,19 +53,47 @@ def _parent_giver(child: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _give(
-    ctx: DemoContext, child: dict[str, Any], body: dict[str, Any], headers: dict[str, str]
+    ctx: DemoContext,
+    child: dict[str, Any],
+    body: dict[str, Any],
+    headers: dict[str, str],
+    said: str,
 ) -> str:
+    """Give the consent, or find the one an earlier run gave; report ``said`` either way."""
     url = f"{ctx.base_url('consent')}/v1/children/{child['child_id']}/consents"
+    if earlier := await _earlier_consent(ctx, url, body, headers):
+        ctx.progress(f"{said} ({earlier}, already recorded by an earlier run)")
+        return earlier
     for _ in range(_LEARN_CHILD_ATTEMPTS):
         response = await ctx.client.post(url, json=body, headers=headers)
         if not _not_learned_yet(response):
             response.raise_for_status()
-            return str(response.json()["consent_id"])
+            consent_id = str(response.json()["consent_id"])
+            ctx.progress(f"{said} ({consent_id})")
+            return consent_id
         await asyncio.sleep(_LEARN_CHILD_PAUSE)
     raise DemoError(
         f"the consent service never learned child {child['child_id']} (or its parent) from "
         "the children service's events: is the children service publishing to NATS?"
     )
+
+
+async def _earlier_consent(
+    ctx: DemoContext, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> str | None:
+    """The consent an earlier run gave: the same giver, recipients and data classes."""
+    response = await ctx.client.get(url, headers=headers)
+    if response.status_code == 404:  # the consent service has not learned the child yet
+        return None
+    response.raise_for_status()
+    keys = ("recipient_agencies", "data_classes")
+    for consent in response.json():
+        record = consent["record"]
+        if record["given_by"]["person_id"] == body["given_by"]["person_id"] and all(
+            record[k] == body[k] for k in keys
+        ):
+            return str(consent["consent_id"])
+    return None
 
 
 def _not_learned_yet(response: httpx.Response) -> bool:
@@ -94,8 +125,8 @@ async def run(ctx: DemoContext) -> None:
             "capture_method": "signed_form",
         },
         caseworker,
+        "Maya's mother consented: send -> health, school",
     )
-    ctx.progress(f"Maya's mother consented: send -> health, school ({consents['maya']})")
     consents["leo"] = await _give(
         ctx,
         leo,
@@ -109,8 +140,8 @@ async def run(ctx: DemoContext) -> None:
             "capture_method": "signed_form",
         },
         caseworker,
+        "Leo's father consented on a signed form",
     )
-    ctx.progress(f"Leo's father consented on a signed form ({consents['leo']})")
     consents["jordan"] = await _give(
         ctx,
         jordan,
@@ -129,24 +160,37 @@ async def run(ctx: DemoContext) -> None:
             "witness_name": "Chris Witness",
         },
         caseworker,
+        "Jordan (17) consented for themself: send -> transport",
     )
-    ctx.progress(f"Jordan (17) consented for themself: send -> transport ({consents['jordan']})")
     ctx.scenario["overrides"] = {"maya": await _override(ctx, maya)}
     await _withdraw(ctx, leo, consents["leo"])
     ctx.scenario["consents"] = consents
 
 
 async def _override(ctx: DemoContext, child: dict[str, Any]) -> str:
+    lead = ctx.auth("social_care", ["safeguarding_lead"])
+    basis = "children_act_1989_s47"
+    earlier = await ctx.client.get(
+        f"{ctx.base_url('consent')}/v1/overrides",
+        params={"child_id": child["child_id"]},
+        headers=lead,
+    )
+    earlier.raise_for_status()
+    for found in earlier.json():
+        if found["active"] and found["record"]["lawful_basis"] == basis:
+            override_id = str(found["override_id"])
+            ctx.progress(f"safeguarding override for Maya already recorded ({override_id})")
+            return override_id
     response = await ctx.client.post(
         f"{ctx.base_url('consent')}/v1/children/{child['child_id']}/overrides",
         json={
             "reason": "Section 47 enquiry: health information needed by the social worker",
-            "lawful_basis": "children_act_1989_s47",
+            "lawful_basis": basis,
             "recipient_agencies": ["social_care"],
             "data_classes": ["health", "story"],
             "hide_from_family": True,
         },
-        headers=ctx.auth("social_care", ["safeguarding_lead"]),
+        headers=lead,
     )
     response.raise_for_status()
     override_id = str(response.json()["override_id"])
@@ -155,6 +199,14 @@ async def _override(ctx: DemoContext, child: dict[str, Any]) -> str:
 
 
 async def _withdraw(ctx: DemoContext, child: dict[str, Any], consent_id: str) -> None:
+    consent = await ctx.client.get(
+        f"{ctx.base_url('consent')}/v1/consents/{consent_id}",
+        headers=ctx.auth("send", ["caseworker"]),
+    )
+    consent.raise_for_status()
+    if consent.json()["status"] == "withdrawn":
+        ctx.progress(f"Leo's father had already withdrawn consent {consent_id}")
+        return
     response = await ctx.client.post(
         f"{ctx.base_url('consent')}/v1/consents/{consent_id}/withdrawal",
         json={"reason": "Leo's father: we would rather talk to the clinic ourselves."},
