@@ -159,6 +159,11 @@ class Applier:
         """Apply a batch, then acknowledge, hold back, retry or terminate each message."""
         self.stats.batches += 1
         items = [self.read(msg) for msg in messages]
+        if any(item.event_id in self._failures for item in items):
+            # A message that failed before would fail the whole batch again: go straight to
+            # one transaction per message.
+            await self._settle(await self._one_at_a_time(items, None))
+            return
         try:
             async with self.sessionmaker() as session, session.begin():
                 settled = await self._apply_in(session, items, set())
@@ -266,8 +271,11 @@ class Applier:
 
     # -- failures -------------------------------------------------------------------------
 
-    async def _one_at_a_time(self, items: Sequence[Item], error: Exception) -> list[_Settled]:
-        logger.info("consumer %s: batch failed (%s); applying one at a time", self.name, error)
+    async def _one_at_a_time(
+        self, items: Sequence[Item], error: Exception | None
+    ) -> list[_Settled]:
+        if error is not None:
+            logger.info("consumer %s: batch failed (%s); applying one at a time", self.name, error)
         blocked: set[str] = set()
         settled: list[_Settled] = []
         for item in items:

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from oneplan_events.catalogue import Event
-from oneplan_events.envelope import Envelope
+from oneplan_events.catalogue import ContributionSubmitted
+from oneplan_events.consumer import ConsumerTiming
+from oneplan_events.reactions import Delivery, Reactions
 
 from .conftest import connect, make_harness, record
 
@@ -22,22 +23,24 @@ async def test_consumption_resumes_by_itself_after_a_server_restart(
     nats_server_factory: Callable[..., Any], pg_engine: AsyncEngine
 ) -> None:
     server = nats_server_factory()
-    nc, js = await connect(server.url)
-    harness = await make_harness(js, pg_engine)
+    nc, _ = await connect(server.url)
+    harness = await make_harness(nc, pg_engine)
     gate = asyncio.Event()
+    reactions = Reactions()
 
-    async def throttled(event: Event, envelope: Envelope, session: AsyncSession) -> None:
-        await record(event, envelope, session)
+    @reactions.handles(ContributionSubmitted)
+    async def throttled(event: Any, delivery: Delivery) -> None:
+        await record(event, delivery)
         if getattr(event, "title", "") == "a40":
             gate.set()
             await asyncio.sleep(0.2)
 
-    await harness.publish_many(100, prefix="a")
+    await harness.publish_many(100, prefix="a", records=10)
     consumer = harness.consumer(
         "projector",
-        {f"oneplan.{harness.service}.contribution.submitted": throttled},
+        reactions,
         batch=10,
-        ack_wait=3,
+        timing=ConsumerTiming(ack_wait=3, expires=1.0, heartbeat=0.2, pin_ttl=2.0),
     )
     try:
         await asyncio.wait_for(gate.wait(), 20)
@@ -49,7 +52,7 @@ async def test_consumption_resumes_by_itself_after_a_server_restart(
             return bool(nc.is_connected)
 
         await harness.eventually(reconnected, message="client reconnected")
-        await harness.publish_many(100, prefix="b")
+        await harness.publish_many(100, prefix="b", records=10)
         await harness.until_projected(200, within=40)
 
         # Now the server dies (SIGKILL: no goodbye to the pull request the consumer idles on)
@@ -58,7 +61,7 @@ async def test_consumption_resumes_by_itself_after_a_server_restart(
         await asyncio.sleep(0.5)
         server.start()
         await harness.eventually(reconnected, message="client reconnected again")
-        await harness.publish_many(50, prefix="c")
+        await harness.publish_many(50, prefix="c", records=10)
         await harness.until_projected(250, within=40)
         await asyncio.sleep(0.5)  # let any redelivery arrive: it must not add rows
         counts = Counter(event_id for event_id, _ in await harness.projected())

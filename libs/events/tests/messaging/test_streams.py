@@ -12,13 +12,15 @@ from nats.js.api import StorageType
 from oneplan_events.catalogue import Event
 from oneplan_events.envelope import Envelope
 from oneplan_events.streams import (
-    STREAMS,
+    ServerTooOld,
     StreamChange,
     StreamConfigConflict,
     StreamSpec,
     ensure_stream,
+    partitions_of,
     replay_stream,
-    stream_for,
+    require_server,
+    service_stream,
 )
 from oneplan_testkit import unique_name
 
@@ -73,18 +75,57 @@ async def test_a_storage_change_is_refused_not_recreated(js: JetStreamContext) -
         await js.delete_stream(spec.name)
 
 
-def test_the_oneplan_streams() -> None:
-    assert [spec.name for spec in STREAMS] == [
-        "CHILDREN", "CONSENT", "PLANS", "REFERRALS", "SOCIALCARE", "TRANSPORT"
-    ]  # fmt: skip
-    assert stream_for("plans").subjects == ("oneplan.plans.>",)
-    with pytest.raises(KeyError):
-        stream_for("nowhere")
+def test_a_service_stream_is_partitioned_by_record() -> None:
+    spec = service_stream("plans", partitions=4)
+    assert (spec.name, tuple(spec.subjects)) == ("PLANS", ("oneplan.plans.>",))
+    transform = spec.subject_transform
+    assert transform is not None
+    assert transform.src == "oneplan.plans.*.*.*"
+    assert transform.dest.endswith(".{{partition(4,3)}}")
+
+
+async def test_the_server_stores_each_record_in_one_partition(js: JetStreamContext) -> None:
+    spec = service_stream(unique_name("part").lower(), partitions=3)
+    prefix = spec.subjects[0][:-2]
+    try:
+        await ensure_stream(js, spec)
+        for record in ("a", "b", "c", "d"):
+            for event in ("thing.made", "thing.changed"):
+                await js.publish(f"{prefix}.{event}.{record}", b"{}")
+        info = await js.stream_info(spec.name, subjects_filter=">")
+        assert partitions_of(info) == 3
+        stored = info.state.subjects or {}
+        partition_of: dict[str, set[str]] = {}
+        for subject in stored:
+            *_, record, partition = subject.split(".")
+            partition_of.setdefault(record, set()).add(partition)
+        assert set(partition_of) == {"a", "b", "c", "d"}
+        assert all(len(partitions) == 1 for partitions in partition_of.values())
+    finally:
+        await js.delete_stream(spec.name)
+
+
+async def test_repartitioning_a_stream_that_holds_events_is_refused(js: JetStreamContext) -> None:
+    spec = service_stream(unique_name("part").lower(), partitions=2)
+    try:
+        await ensure_stream(js, spec)
+        await js.publish(spec.subjects[0][:-2] + ".thing.made.a", b"{}")
+        with pytest.raises(StreamConfigConflict, match="partitioned differently"):
+            await ensure_stream(js, dataclasses.replace(spec, partitions=3))
+    finally:
+        await js.delete_stream(spec.name)
+
+
+def test_servers_before_2_11_are_refused_with_what_to_do() -> None:
+    with pytest.raises(ServerTooOld, match=r"nats-server 2\.9\.10 is too old"):
+        require_server((2, 9, 10))
+    require_server((2, 11, 0))
+    require_server((2, 15, 1))
 
 
 async def test_replay_stream_from_sequence_one_stops_at_the_start_end(harness: Harness) -> None:
     await harness.publish_many(25)
-    await harness.js.publish(harness.submitted_subject, b"not json")  # skipped, not fatal
+    await harness.js.publish(harness.submitted_type + ".x", b"not json")  # skipped, not fatal
     seen: list[str] = []
     progress: list[tuple[int, int]] = []
 
@@ -99,6 +140,7 @@ async def test_replay_stream_from_sequence_one_stops_at_the_start_end(harness: H
         harness.stream.name,
         [f"oneplan.{harness.service}.>"],
         apply,
+        catalogue=harness.catalogue,
         progress=lambda done, total: progress.append((done, total)),
         progress_every=10,
     )
@@ -111,5 +153,7 @@ async def test_replay_of_an_empty_stream(harness: Harness) -> None:
     async def apply(event: Event, envelope: Envelope) -> None:
         raise AssertionError("nothing to apply")
 
-    result = await replay_stream(harness.js, harness.stream.name, ["oneplan.x.>"], apply)
+    result = await replay_stream(
+        harness.js, harness.stream.name, ["oneplan.x.>"], apply, catalogue=harness.catalogue
+    )
     assert result.applied == 0

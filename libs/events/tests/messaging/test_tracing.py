@@ -39,12 +39,12 @@ async def test_a_trace_crosses_publish_and_consume(
     # the relay, later and outside the request's context
     headers, body = envelope.to_nats()
     with publish_span(envelope, headers):
-        await pg_harness.js.publish(envelope.type, body, headers=headers)
+        await pg_harness.js.publish(envelope.nats_subject, body, headers=headers)
     pg_harness.published.append(envelope)
     pg_harness.consumer("projector")
     await pg_harness.until_projected(1)
 
-    subject = pg_harness.submitted_subject
+    subject = pg_harness.submitted_type
     spans = exporter.get_finished_spans()
     request = named(spans, "POST /contributions")
     send = named(spans, f"send {subject}")

@@ -110,7 +110,7 @@ async def create_test_stream(js: JetStreamContext, duplicate_window: float = 120
     """A file-backed stream on a subject no other test uses."""
     name = unique_name("STORE")
     event_type = f"oneplan.{name.lower()}.item.recorded"
-    await js.add_stream(name=name, subjects=[event_type], duplicate_window=duplicate_window)
+    await js.add_stream(name=name, subjects=[f"{event_type}.>"], duplicate_window=duplicate_window)
     return JsStream(name, event_type)
 
 

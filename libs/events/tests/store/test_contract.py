@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from sqlalchemy import func, select
@@ -27,7 +28,10 @@ async def test_append_then_read_stream_round_trips_envelopes(
         read = await store.read_stream(conn, "item/a")
         tail = await store.read_stream(conn, "item/a", after_version=2)
         version = await store.stream_version(conn, "item/a")
-    assert [r.envelope for r in read] == envelopes
+    # The store adds each envelope's version in its stream.
+    assert [r.envelope for r in read] == [
+        dataclasses.replace(e, streamversion=n) for n, e in enumerate(envelopes, start=1)
+    ]
     assert [r.position for r in read] == [r.position for r in recorded]
     assert [r.version for r in tail] == [3]
     assert version == 3
@@ -78,9 +82,11 @@ async def test_events_and_outbox_rows_commit_together(
         rows = (await conn.execute(select(outbox).order_by(outbox.c.id))).all()
     assert [row.event_id for row in rows] == [e.id for e in envelopes]
     assert [row.position for row in rows] == [r.position.position for r in recorded]
-    for row, envelope in zip(rows, envelopes, strict=True):
-        headers, body = envelope.to_nats()
-        assert (row.subject, row.stream_id) == (envelope.type, "item/a")
+    for version, (row, envelope) in enumerate(zip(rows, envelopes, strict=True), start=1):
+        headers, body = dataclasses.replace(envelope, streamversion=version).to_nats()
+        assert headers["ce-streamversion"] == str(version)
+        # The NATS subject carries the record: the type, then the record's key.
+        assert (row.subject, row.stream_id) == (f"{envelope.type}.a", "item/a")
         assert (row.headers, row.body) == (headers, body)
         assert row.headers["Nats-Msg-Id"] == envelope.id
         assert row.published_at is None

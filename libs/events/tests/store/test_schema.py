@@ -8,7 +8,7 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from oneplan_events.schema import (
-    BACKBONE_METADATA,
+    FIRST_BACKBONE_TABLES,
     NOTIFY_CHANNEL,
     create_backbone_tables,
     drop_backbone_tables,
@@ -50,7 +50,7 @@ async def test_the_first_migration_creates_and_drops_every_backbone_table(
             found = await conn.run_sync(tables_and_indexes)
             if conn.dialect.name == "postgresql":
                 assert await conn.run_sync(notify_triggers) == ["outbox_notify"]
-        assert set(found) == set(BACKBONE_METADATA.tables)
+        assert set(found) == {table.name for table in FIRST_BACKBONE_TABLES}
         assert "ix_event_store_tx_id_position" in found["event_store"]
         assert "ix_outbox_unpublished" in found["outbox"]
 
