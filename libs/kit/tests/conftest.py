@@ -11,36 +11,36 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.exc import OperationalError
 
 from oneplan_events.catalogue import Catalogue, DataClass, Event
-from oneplan_events.streams import StreamSpec
+from oneplan_events.decider import Aggregate
 from oneplan_kit import (
-    CurrentPrincipal,
-    IdempotencyDep,
+    Authenticated,
+    CommandDep,
     IfMatchVersion,
     NotFound,
-    Principal,
+    Practitioner,
+    Public,
+    ReadDep,
     Runtime,
+    SendStaff,
     ServiceDefinition,
     ServiceSettings,
-    UnitOfWorkDep,
     create_app,
-    etag_for,
     issue_dev_token,
-    require_roles,
 )
 
-KIT_CATALOGUE = Catalogue()
+KIT_CATALOGUE = Catalogue("kittest")
 MIGRATIONS = Path(__file__).parent / "kit_migrations"
 
 
@@ -74,30 +74,61 @@ class RenameWidget(BaseModel):
     name: str = Field(min_length=1, max_length=50)
 
 
-Caseworker = Annotated[Principal, Depends(require_roles("caseworker", "manager"))]
+class WidgetMissing(Exception):
+    """A command on a widget that was never created."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Widget:
+    widget_id: UUID
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Create:
+    widget_id: UUID
+    body: CreateWidget
+
+
+@dataclasses.dataclass(frozen=True)
+class Rename:
+    body: RenameWidget
+
+
+class WidgetDecider:
+    """A widget: created once, renamed any number of times."""
+
+    stream_prefix = "widget"
+
+    def initial_state(self) -> Widget | None:
+        return None
+
+    def decide(self, state: Widget | None, command: Create | Rename, now: Any) -> list[Event]:
+        if isinstance(command, Create):
+            return [WidgetCreated(widget_id=command.widget_id, **command.body.model_dump())]
+        if state is None:
+            raise WidgetMissing("no such widget")
+        return [WidgetRenamed(widget_id=state.widget_id, name=command.body.name)]
+
+    def evolve(self, state: Widget | None, event: Event) -> Widget | None:
+        assert isinstance(event, WidgetCreated | WidgetRenamed)
+        return Widget(event.widget_id, event.name)
+
+
+WIDGETS: Aggregate[Widget | None, Create | Rename] = Aggregate(WidgetDecider())
 router = APIRouter()
 
 
-def _widget_stream(widget_id: UUID) -> str:
-    return f"widget/{widget_id}"
-
-
 @router.post("/widgets", status_code=201)
-async def create_widget(
-    body: CreateWidget, uow: UnitOfWorkDep, idem: IdempotencyDep, _who: Caseworker
-) -> JSONResponse:
+async def create_widget(body: CreateWidget, caller: Practitioner, cmd: CommandDep) -> Response:
     widget_id = uuid4()
-    event = WidgetCreated(widget_id=widget_id, name=body.name, size=body.size)
-    recorded = await uow.append(_widget_stream(widget_id), 0, [event])
-    version = recorded[-1].version
-    response = JSONResponse(
-        {"widget_id": str(widget_id), "version": version},
+    outcome = await cmd.execute(WIDGETS, widget_id, Create(widget_id, body))
+    return await cmd.respond(
+        {"widget_id": str(widget_id), "version": outcome.version},
         status_code=201,
-        headers={"Location": f"/widgets/{widget_id}", "ETag": etag_for(version)},
+        version=outcome.version,
+        location=f"/widgets/{widget_id}",
     )
-    await idem.complete(uow, response)
-    await uow.commit()
-    return response
 
 
 @router.put("/widgets/{widget_id}")
@@ -105,34 +136,23 @@ async def rename_widget(
     widget_id: UUID,
     body: RenameWidget,
     expected: IfMatchVersion,
-    uow: UnitOfWorkDep,
-    _who: Caseworker,
-) -> JSONResponse:
-    stream_id = _widget_stream(widget_id)
-    if await uow.stream_version(stream_id) == 0:
-        raise NotFound(f"No widget {widget_id}.")
-    recorded = await uow.append(
-        stream_id, expected, [WidgetRenamed(widget_id=widget_id, name=body.name)]
-    )
-    await uow.commit()
-    version = recorded[-1].version
-    return JSONResponse({"version": version}, headers={"ETag": etag_for(version)})
+    caller: SendStaff,
+    cmd: CommandDep,
+) -> Response:
+    outcome = await cmd.execute(WIDGETS, widget_id, Rename(body), expected_version=expected)
+    return await cmd.respond({"version": outcome.version}, version=outcome.version)
 
 
 @router.get("/widgets/{widget_id}")
-async def get_widget(widget_id: UUID, uow: UnitOfWorkDep, _who: CurrentPrincipal) -> JSONResponse:
-    events = await uow.read_stream(_widget_stream(widget_id))
-    if not events:
+async def get_widget(widget_id: UUID, caller: Practitioner, uow: ReadDep) -> JSONResponse:
+    widget, version = await uow.load(WIDGETS, widget_id)
+    if widget is None:
         raise NotFound(f"No widget {widget_id}.")
-    name = next(
-        e.event.name for e in reversed(events) if isinstance(e.event, WidgetCreated | WidgetRenamed)
-    )
-    version = events[-1].version
-    return JSONResponse({"name": name, "version": version}, headers={"ETag": etag_for(version)})
+    return JSONResponse({"name": widget.name, "version": version}, headers={"ETag": f'"{version}"'})
 
 
 @router.get("/whoami")
-async def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
+async def whoami(principal: Authenticated) -> dict[str, Any]:
     return {
         "sub": principal.sub,
         "agency": principal.agency,
@@ -142,12 +162,12 @@ async def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
 
 
 @router.get("/boom")
-async def boom() -> None:
+async def boom(_: Public) -> None:
     raise RuntimeError("secret internals: password=hunter2")
 
 
 @router.get("/database-down")
-async def database_down() -> None:
+async def database_down(_: Public) -> None:
     raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
 
@@ -155,11 +175,11 @@ DEFINITION = ServiceDefinition(
     name="kittest",
     title="Kit test service",
     port=8999,
-    stream=StreamSpec(name="KITTEST", subjects=["oneplan.kittest.>"]),
+    catalogue=KIT_CATALOGUE,
     migrations=MIGRATIONS,
     routers=[router],
     settings_cls=KitSettings,
-    catalogue=KIT_CATALOGUE,
+    errors={WidgetMissing: lambda error: NotFound(str(error))},
 )
 
 
@@ -219,13 +239,14 @@ def make_settings(signing_key: Path, tmp_path: Path) -> Callable[..., KitSetting
 
 @contextlib.asynccontextmanager
 async def serve(
-    settings: KitSettings, definition: ServiceDefinition = DEFINITION
+    settings: KitSettings, definition: ServiceDefinition = DEFINITION, **options: Any
 ) -> AsyncIterator[RunningService]:
-    """Run the app's lifespan and give a client on it.
+    """Run the app's lifespan and give a client on it (``options``: create_app's, e.g. a
+    clock).
 
     The transport re-raises anything the app lets escape: every error must become a response.
     """
-    app = create_app(definition, settings)
+    app = create_app(definition, settings, **options)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://kit.test") as client:

@@ -10,12 +10,13 @@ from typing import Any
 
 import nats
 import pytest
+from fastapi import APIRouter
 from nats.js.api import DeliverPolicy
 from sqlalchemy import select
 
-from oneplan_events.consumer import DurableConsumer
+from oneplan_events.reactions import Reactions
 from oneplan_events.schema import BACKBONE_METADATA
-from oneplan_testkit import unique_name
+from oneplan_kit import Subscription, Worker, WorkerContext, create_app
 
 
 async def test_healthz_and_readyz_answer_when_everything_is_up(service: Any) -> None:
@@ -25,8 +26,17 @@ async def test_healthz_and_readyz_answer_when_everything_is_up(service: Any) -> 
     ready = await service.client.get("/readyz")
     assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
-    assert set(checks) == {"database", "migrations", "nats", "stream", "relay", "consumers"}
+    assert set(checks) == {
+        "database",
+        "migrations",
+        "nats",
+        "stream",
+        "relay",
+        "idempotency_retention",
+        "dead_letters",
+    }
     assert all(check["ok"] for check in checks.values())
+    assert ready.json()["status"] == "ready"
 
 
 async def test_openapi_documents_the_bearer_scheme(sqlite_service: Any) -> None:
@@ -49,7 +59,7 @@ async def test_a_commands_events_reach_jetstream(service: Any, kit_nats: str) ->
     nc = await nats.connect(kit_nats)
     try:
         sub = await nc.jetstream().subscribe(
-            "oneplan.kittest.widget.created",
+            "oneplan.kittest.widget.created.>",
             stream="KITTEST",
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.ALL,
@@ -88,8 +98,8 @@ async def test_shutdown_stops_the_background_work(
 ) -> None:
     async with serve_service(make_settings(sqlite_url, kit_nats)) as running:
         runtime = running.runtime
-        assert runtime.task_running("relay")
-    assert not runtime.task_running("relay")
+        assert runtime.supervisor.running("relay")
+    assert not runtime.supervisor.running("relay")
     assert runtime.nc.is_closed
     assert running.app.state.runtime is None
 
@@ -103,33 +113,73 @@ async def test_the_app_does_not_start_without_nats(
             pass
 
 
-async def test_consumers_from_the_factory_run_and_stop_with_the_app(
+async def test_subscriptions_and_workers_run_supervised_and_stop_with_the_app(
     sqlite_url: str,
     kit_nats: str,
     kit_definition: Any,
     make_settings: Callable[..., Any],
     serve_service: Callable[..., Any],
 ) -> None:
-    name = unique_name("kitconsumer")
+    ticks: list[str] = []
 
-    def consumers(runtime: Any) -> list[DurableConsumer]:
-        return [
-            DurableConsumer(
-                runtime.js,
-                runtime.sessionmaker,
-                name=name,
-                stream="KITTEST",
-                subjects=["oneplan.kittest.gadget.created"],
-                handlers={},
-            )
-        ]
+    async def ticking(context: WorkerContext) -> None:
+        while await context.sleep(0.05):
+            ticks.append("tick")
 
-    definition = dataclasses.replace(kit_definition, consumers=consumers)
+    definition = dataclasses.replace(
+        kit_definition,
+        subscriptions=[Subscription("own_widgets", reads="kittest", reactions=Reactions())],
+        workers=[Worker("ticker", ticking)],
+    )
     async with serve_service(make_settings(sqlite_url, kit_nats), definition) as running:
         ready = await running.client.get("/readyz")
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"]["consumers"]["detail"] == "1 running"
+        checks = ready.json()["checks"]
+        assert checks["consumer:kittest_own_widgets"]["ok"]
+        assert checks["worker:ticker"] == {"ok": True, "detail": "running", "required": True}
         runtime = running.runtime
-        assert runtime.task_running(f"consumer:{name}")
-    assert not runtime.task_running(f"consumer:{name}")
+        assert runtime.supervisor.running("consumer:kittest_own_widgets")
+        await asyncio.sleep(0.2)
+    assert not runtime.supervisor.running("worker:ticker")
     assert not runtime.consumers[0].running
+    assert ticks
+
+
+async def test_a_failing_worker_is_restarted_and_reported(
+    sqlite_url: str,
+    kit_nats: str,
+    kit_definition: Any,
+    make_settings: Callable[..., Any],
+    serve_service: Callable[..., Any],
+) -> None:
+    runs: list[int] = []
+    restarted = asyncio.Event()
+
+    async def flaky(context: WorkerContext) -> None:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise RuntimeError("lost the database")
+        restarted.set()
+        await context.stopping.wait()
+
+    definition = dataclasses.replace(kit_definition, workers=[Worker("flaky", flaky)])
+    async with serve_service(make_settings(sqlite_url, kit_nats), definition) as running:
+        await asyncio.wait_for(restarted.wait(), 5)
+        state = running.runtime.supervisor.report()["worker:flaky"]
+        assert state["restarts"] == 1
+        assert state["last_error"] == "RuntimeError: lost the database"
+        assert state["running"]
+
+
+async def test_a_route_without_a_declared_caller_is_refused_at_start(
+    kit_definition: Any, make_settings: Callable[..., Any], sqlite_url: str
+) -> None:
+    router = APIRouter()
+
+    @router.get("/open")
+    async def undeclared() -> None:
+        return None
+
+    definition = dataclasses.replace(kit_definition, routers=[router])
+    with pytest.raises(ValueError, match="GET /open declares no caller"):
+        create_app(definition, make_settings(sqlite_url, "nats://127.0.0.1:1"))

@@ -130,7 +130,7 @@ async def test_a_token_without_the_role_is_403(sqlite_service: Any) -> None:
     assert response.status_code == 403
     body = response.json()
     assert body["type"] == "urn:oneplan:problem:forbidden"
-    assert body["required_roles"] == ["caseworker", "manager"]
+    assert body["required"] == "a practitioner role"
 
 
 def test_dev_tokens_are_not_issued_outside_development(sqlite_service: Any) -> None:

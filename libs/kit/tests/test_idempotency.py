@@ -58,7 +58,7 @@ async def test_keys_belong_to_their_principal(sqlite_service: Any) -> None:
 
 async def test_the_longest_identity_keeps_its_keys_on_every_database(service: Any) -> None:
     # 63 + 1 + 255 characters: longer than the String(300) column that holds the principal.
-    token = service.token("a" * 63, sub="\u00e9" * MAX_SUB_LENGTH)
+    token = service.token("a" * 63, ["practitioner"], sub="\u00e9" * MAX_SUB_LENGTH)
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "longest"}
     body = {"name": "gear", "size": 2}
     first = await service.client.post("/widgets", json=body, headers=headers)

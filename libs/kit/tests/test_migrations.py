@@ -28,8 +28,29 @@ async def test_upgrade_reaches_head_and_is_repeatable(database_url: str) -> None
         await engine.dispose()
 
 
-def test_heads_are_read_from_the_folder() -> None:
-    assert head_revisions(MIGRATIONS) == {"0001"}
+def test_heads_are_the_services_and_the_backbone_branchs() -> None:
+    assert head_revisions(MIGRATIONS) == {"0001", "backbone_0002"}
+
+
+async def test_the_backbone_branch_adds_its_tables_to_a_database_created_before_it(
+    sqlite_url: str,
+) -> None:
+    """A database whose service migration made the first backbone tables (as children's
+    and consent's did) gets the newer ones from the kit's branch, and the first ones again
+    are not a problem, whichever branch runs first."""
+    engine = create_engine(sqlite_url)
+    try:
+        await upgrade(MIGRATIONS, engine, "0001")
+        async with engine.connect() as conn:
+            before = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert "consumer_positions" not in before
+        await upgrade(MIGRATIONS, engine)
+        async with engine.connect() as conn:
+            after = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert {"consumer_positions", "event_store", "idempotency_keys"} <= after
+        assert await current_is_head(MIGRATIONS, engine)
+    finally:
+        await engine.dispose()
 
 
 async def test_ensure_database_creates_a_missing_postgres_database(postgres_url: str) -> None:

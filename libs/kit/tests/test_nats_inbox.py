@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from oneplan_kit.app import inbox_prefix_for
+from oneplan_kit.nats import inbox_prefix_for
 
 
 def test_the_inbox_prefix_names_the_service() -> None:

@@ -34,12 +34,9 @@ async def test_leaving_without_commit_writes_nothing(service: Any) -> None:
 async def test_a_commit_writes_events_and_outbox_together(service: Any) -> None:
     created = service.app.state.definition.catalogue.model("oneplan.kittest.widget.created")
     widget_id = uuid4()
-    async with service.runtime.unit_of_work() as uow:
+    async with service.runtime.unit_of_work(correlation_id="corr-1") as uow:
         await uow.append(
-            f"widget/{widget_id}",
-            0,
-            [created(widget_id=widget_id, name="gear", size=1)],
-            correlation_id="corr-1",
+            f"widget/{widget_id}", 0, [created(widget_id=widget_id, name="gear", size=1)]
         )
         await uow.commit()
     async with service.runtime.unit_of_work() as uow:

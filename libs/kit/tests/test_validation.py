@@ -18,7 +18,8 @@ import pytest
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from oneplan_events.streams import StreamSpec
+from oneplan_events.catalogue import Catalogue
+from oneplan_events.clock import FixedClock
 from oneplan_events.types import (
     AgencyName,
     BoundedDate,
@@ -30,12 +31,13 @@ from oneplan_events.types import (
     validation_today,
 )
 from oneplan_kit import (
+    Authenticated,
     Conflict,
-    CurrentPrincipal,
-    RequestNow,
-    RequestToday,
+    NowDep,
+    Public,
     ServiceDefinition,
     ServiceSettings,
+    TodayDep,
     ValidationProblem,
     create_app,
     issue_dev_token,
@@ -66,12 +68,12 @@ router = APIRouter()
 
 
 @router.post("/registrations", status_code=201)
-async def register(body: Registration, today: RequestToday) -> dict[str, Any]:
+async def register(body: Registration, today: TodayDep, _: Public) -> dict[str, Any]:
     return {**body.model_dump(mode="json"), "registered_on": today.isoformat()}
 
 
 @router.post("/languages")
-async def languages(body: Languages) -> dict[str, Any]:
+async def languages(body: Languages, _: Public) -> dict[str, Any]:
     return body.model_dump()
 
 
@@ -80,17 +82,18 @@ async def search(
     name: Annotated[Name | None, Query()] = None,
     removal_reason: Annotated[ShortText | None, Query()] = None,
     born_on: Annotated[BoundedDate | None, Query()] = None,
+    _: Public = None,
 ) -> dict[str, Any]:
     return {"name": name, "removal_reason": removal_reason, "born_on": born_on}
 
 
 @router.get("/clock")
-async def clock(now: RequestNow, today: RequestToday) -> dict[str, str]:
+async def clock(now: NowDep, today: TodayDep, _: Public) -> dict[str, str]:
     return {"now": now.isoformat(), "today": today.isoformat()}
 
 
 @router.get("/clock-in-a-thread")
-def clock_in_a_thread() -> dict[str, str]:
+def clock_in_a_thread(_: Public) -> dict[str, str]:
     return {"today": validation_today().isoformat()}
 
 
@@ -99,18 +102,18 @@ class AgencyIn(BaseModel):
 
 
 @router.post("/agencies")
-async def unknown_agency(body: AgencyIn) -> None:
+async def unknown_agency(body: AgencyIn, _: Public) -> None:
     message = f"unknown agency '{body.agency}'; known: health, send"
     raise ValidationProblem([{"location": ["body", "agency"], "message": message}], message)
 
 
 @router.post("/conflicts")
-async def conflict(body: AgencyIn) -> None:
+async def conflict(body: AgencyIn, _: Public) -> None:
     raise Conflict(f"{body.agency} already exists", existing=[body.agency] * 500)
 
 
 @router.get("/whoami")
-async def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
+async def whoami(principal: Authenticated) -> dict[str, Any]:
     return {"sub": principal.sub, "agency": principal.agency}
 
 
@@ -118,11 +121,20 @@ DEFINITION = ServiceDefinition(
     name="validationtest",
     title="Validation test service",
     port=8998,
-    stream=StreamSpec(name="VALIDATIONTEST", subjects=["oneplan.validationtest.>"]),
+    catalogue=Catalogue("validationtest"),
     migrations=Path(__file__).parent / "kit_migrations",
     routers=[router],
-    clock=lambda: CLOCK_NOW,
 )
+
+
+class Readings:
+    """A clock giving each reading in turn (one per request)."""
+
+    def __init__(self, *moments: datetime) -> None:
+        self._moments = iter(moments)
+
+    def now(self) -> datetime:
+        return next(self._moments)
 
 
 @dataclasses.dataclass
@@ -136,11 +148,12 @@ class App:
 
 
 @pytest.fixture
-def app_factory(tmp_path: Path) -> Callable[[ServiceDefinition], Any]:
+def app_factory(tmp_path: Path) -> Callable[..., Any]:
     settings = ServiceSettings(env="development", var_dir=tmp_path)
 
-    async def make(definition: ServiceDefinition = DEFINITION) -> AsyncIterator[App]:
-        transport = httpx.ASGITransport(app=create_app(definition, settings))
+    async def make(clock: Any = None) -> AsyncIterator[App]:
+        app = create_app(DEFINITION, settings, clock=clock or FixedClock(CLOCK_NOW))
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://v.test") as client:
             yield App(client, settings)
 
@@ -148,8 +161,8 @@ def app_factory(tmp_path: Path) -> Callable[[ServiceDefinition], Any]:
 
 
 @pytest.fixture
-async def app(app_factory: Callable[[ServiceDefinition], Any]) -> AsyncIterator[App]:
-    async for running in app_factory(DEFINITION):
+async def app(app_factory: Callable[..., Any]) -> AsyncIterator[App]:
+    async for running in app_factory():
         yield running
 
 
@@ -273,10 +286,9 @@ async def test_every_request_is_validated_on_the_services_clock(app: App) -> Non
 
 
 async def test_the_clock_is_read_for_each_request(
-    app_factory: Callable[[ServiceDefinition], Any],
+    app_factory: Callable[..., Any],
 ) -> None:
-    readings = iter([datetime(2030, 1, 1, 12, tzinfo=UTC), datetime(2030, 1, 2, 12, tzinfo=UTC)])
-    ticking = dataclasses.replace(DEFINITION, clock=lambda: next(readings))
+    ticking = Readings(datetime(2030, 1, 1, 12, tzinfo=UTC), datetime(2030, 1, 2, 12, tzinfo=UTC))
     async for running in app_factory(ticking):
         body = good_registration(date_of_birth="2030-01-02")
         assert faults(await running.client.post("/registrations", json=body)) == {

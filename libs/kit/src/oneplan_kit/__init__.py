@@ -11,6 +11,7 @@ scaffolds one; ``docs/service-kit.md`` walks through it.
 
 from oneplan_kit.access import (
     Allow,
+    Authenticated,
     Caller,
     ChildReader,
     FamilyOrPractitioner,
@@ -50,6 +51,7 @@ from oneplan_kit.workers import WorkerContext
 __all__ = [
     "EVERY_SERVICE",
     "Allow",
+    "Authenticated",
     "BadRequest",
     "Caller",
     "ChildReader",

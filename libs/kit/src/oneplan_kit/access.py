@@ -21,20 +21,23 @@ unknown ones, reads nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final
 from uuid import UUID
 
 from fastapi import Depends, Query, Request
+from starlette.routing import BaseRoute
 
 from oneplan_events.vocabulary import Agency, Purpose
 from oneplan_kit.auth import CurrentPrincipal, Principal
 from oneplan_kit.errors import BadRequest, Forbidden, NotFound
+from oneplan_kit.routing import api_routes, dependency_calls
 
 __all__ = [
     "ADMIN",
+    "AUTHENTICATED",
     "FAMILY",
     "FAMILY_OF_CHILD",
     "PRACTITIONER",
@@ -43,6 +46,7 @@ __all__ = [
     "SEND_MANAGER",
     "SEND_STAFF",
     "Allow",
+    "Authenticated",
     "Caller",
     "ChildReader",
     "FamilyOrPractitioner",
@@ -55,6 +59,7 @@ __all__ = [
     "SendManager",
     "SendStaff",
     "declared_access",
+    "undeclared_routes",
 ]
 
 
@@ -129,6 +134,10 @@ def _joined(first: Refusal, second: Refusal) -> Refusal:
     return Refusal(f"This needs {needs}.", needs=needs)
 
 
+def _authenticated(principal: Principal, _: Request) -> Refusal | None:
+    return None
+
+
 def _practitioner(principal: Principal, _: Request) -> Refusal | None:
     if not principal.is_family and principal.has_role(*PRACTITIONER_ROLES):
         return None
@@ -193,6 +202,7 @@ def _path_child(request: Request) -> UUID | None:
         return None
 
 
+AUTHENTICATED: Final = Policy("authenticated", _authenticated, "any caller with a valid token")
 PRACTITIONER: Final = Policy(
     "practitioner", _practitioner, "a practitioner of any agency with a known role"
 )
@@ -230,6 +240,8 @@ _public.__oneplan_access__ = None  # type: ignore[attr-defined]
 Public = Annotated[None, Depends(_public)]
 """Declares a route that needs no token (the provision matrix, a services directory)."""
 
+Authenticated = Annotated[Principal, Allow(AUTHENTICATED)]
+"""Anyone with a valid token (a route that reads nothing of a child's: who am I)."""
 Caller = Annotated[Principal, Allow(PRACTITIONER | FAMILY_OF_CHILD)]
 """The child's family, or a practitioner of any agency with a known role."""
 Practitioner = Annotated[Principal, Allow(PRACTITIONER)]
@@ -243,6 +255,15 @@ SafeguardingLead = Annotated[Principal, Allow(SAFEGUARDING_LEAD)]
 def declared_access(dependency: Callable[..., Any]) -> bool:
     """True when ``dependency`` is an access declaration (``Allow(...)`` or :data:`Public`)."""
     return hasattr(dependency, "__oneplan_access__")
+
+
+def undeclared_routes(routes: Sequence[BaseRoute]) -> list[str]:
+    """The API routes under ``routes`` whose signature declares no caller."""
+    return [
+        f"{','.join(sorted(route.methods))} {route.path}"
+        for route in api_routes(routes)
+        if not any(map(declared_access, dependency_calls(route.dependant)))
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from oneplan_events.discovery import StreamFollower
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
 from oneplan_events.streams import ensure_stream, require_server
+from oneplan_kit.access import undeclared_routes
 from oneplan_kit.auth import TokenVerifier
 from oneplan_kit.clock import ValidationClock
 from oneplan_kit.config import ServiceSettings
@@ -80,6 +81,12 @@ def create_app(
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)
+    missing = undeclared_routes(app.routes)
+    if missing:
+        raise ValueError(
+            f"{definition.name}: every route declares its caller (oneplan_kit.access: Allow, "
+            f"Public, or an alias such as SendStaff); {'; '.join(missing)} declares no caller"
+        )
     install_docs(app)
     document_problems(app)
     instrument_app(app)

@@ -23,9 +23,11 @@ from oneplan_events.consumer import ConsumerTiming
 __all__ = ["DevelopmentKeyOutsideDevelopment", "ServiceSettings"]
 
 
-def _shared(name: str, field: str) -> Any:
-    """Read a field from the shared ``ONEPLAN_<NAME>`` variable (or by its field name in code)."""
-    return AliasChoices(f"ONEPLAN_{name}", field)
+def _shared(name: str) -> Any:
+    """Read a field from the shared ``ONEPLAN_<NAME>`` variable only (code may still pass it
+    by its field name: ``populate_by_name``). Why not the bare field name too: it would make
+    ``NATS_URL``, which the test suite reads, the NATS of every service started beside it."""
+    return AliasChoices(f"ONEPLAN_{name}")
 
 
 class DevelopmentKeyOutsideDevelopment(ValueError):
@@ -52,69 +54,59 @@ class ServiceSettings(BaseSettings):
 
     env: str = Field(
         default="development",
-        validation_alias=_shared("ENV", "env"),
+        validation_alias=_shared("ENV"),
         description="'development' allows the local signing key; anything else needs a JWKS URL.",
     )
     var_dir: Path = Field(
         default=Path("./var"),
-        validation_alias=_shared("VAR_DIR", "var_dir"),
+        validation_alias=_shared("VAR_DIR"),
         description="Where embedded-mode data lives (SQLite files, the dev signing key).",
     )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy async URL; default sqlite+aiosqlite:///<var_dir>/<service>.db.",
     )
-    nats_url: str = Field(
-        default="nats://127.0.0.1:4222", validation_alias=_shared("NATS_URL", "nats_url")
-    )
+    nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_shared("NATS_URL"))
     nats_connect_timeout: float = Field(
         default=10.0,
-        validation_alias=_shared("NATS_CONNECT_TIMEOUT", "nats_connect_timeout"),
+        validation_alias=_shared("NATS_CONNECT_TIMEOUT"),
         description="Seconds to keep retrying the first NATS connection before giving up.",
     )
-    nats_reconnect_wait: float = Field(
-        default=1.0, validation_alias=_shared("NATS_RECONNECT_WAIT", "nats_reconnect_wait")
-    )
+    nats_reconnect_wait: float = Field(default=1.0, validation_alias=_shared("NATS_RECONNECT_WAIT"))
     otlp_endpoint: str | None = Field(
         default=None,
-        validation_alias=_shared("OTLP_ENDPOINT", "otlp_endpoint"),
+        validation_alias=_shared("OTLP_ENDPOINT"),
         description="OTLP/HTTP collector base URL; traces are exported only when set.",
     )
-    stream_replicas: int = Field(
-        default=1, ge=1, le=5, validation_alias=_shared("STREAM_REPLICAS", "stream_replicas")
-    )
+    stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("STREAM_REPLICAS"))
     duplicate_window: timedelta = Field(
         default=timedelta(minutes=2),
-        validation_alias=_shared("DUPLICATE_WINDOW", "duplicate_window"),
+        validation_alias=_shared("DUPLICATE_WINDOW"),
     )
     idempotency_retention: timedelta = Field(
         default=timedelta(hours=24),
         gt=timedelta(0),
-        validation_alias=_shared("IDEMPOTENCY_RETENTION", "idempotency_retention"),
+        validation_alias=_shared("IDEMPOTENCY_RETENTION"),
         description="How long Idempotency-Key responses are kept; a later retry runs again.",
     )
-    jwt_issuer: str = Field(
-        default="oneplan-dev", validation_alias=_shared("JWT_ISSUER", "jwt_issuer")
-    )
-    jwt_audience: str = Field(
-        default="oneplan", validation_alias=_shared("JWT_AUDIENCE", "jwt_audience")
-    )
+    jwt_issuer: str = Field(default="oneplan-dev", validation_alias=_shared("JWT_ISSUER"))
+    jwt_audience: str = Field(default="oneplan", validation_alias=_shared("JWT_AUDIENCE"))
     jwks_url: str | None = Field(
         default=None,
-        validation_alias=_shared("JWKS_URL", "jwks_url"),
+        validation_alias=_shared("JWKS_URL"),
         description="Production: tokens are RS256-validated against this JWKS (any OIDC provider).",
     )
     dev_signing_key: Path | None = Field(
         default=None,
-        validation_alias=_shared("DEV_SIGNING_KEY", "dev_signing_key"),
+        validation_alias=_shared("DEV_SIGNING_KEY"),
         description="PEM RSA key used in development; default <var_dir>/dev-signing-key.pem.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", validation_alias=_shared("LOG_LEVEL", "log_level")
+        default="INFO", validation_alias=_shared("LOG_LEVEL")
     )
     shutdown_timeout: float = Field(
         default=10.0,
-        validation_alias=_shared("SHUTDOWN_TIMEOUT", "shutdown_timeout"),
+        validation_alias=_shared("SHUTDOWN_TIMEOUT"),
         description="Seconds each background task gets to finish in-flight work on shutdown.",
     )
     port: int | None = Field(
@@ -127,21 +119,21 @@ class ServiceSettings(BaseSettings):
     discovery_interval: float = Field(
         default=10.0,
         gt=0,
-        validation_alias=_shared("DISCOVERY_INTERVAL", "discovery_interval"),
+        validation_alias=_shared("DISCOVERY_INTERVAL"),
         description="Seconds between looks for new streams a follower reads (new streams are "
         "also seen at once through JetStream's stream-created advisory).",
     )
     consumer_ack_wait: float = Field(
         default=30.0,
         gt=0,
-        validation_alias=_shared("CONSUMER_ACK_WAIT", "consumer_ack_wait"),
+        validation_alias=_shared("CONSUMER_ACK_WAIT"),
         description="Seconds before JetStream redelivers a message nobody acknowledged (an "
         "instance that died with it): the longest an in-flight event waits after a crash.",
     )
     consumer_pin_ttl: float = Field(
         default=10.0,
         gt=0,
-        validation_alias=_shared("CONSUMER_PIN_TTL", "consumer_pin_ttl"),
+        validation_alias=_shared("CONSUMER_PIN_TTL"),
         description="Seconds of silence before another instance takes over a partition.",
     )
 

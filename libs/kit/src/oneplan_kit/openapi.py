@@ -17,9 +17,9 @@ from typing import Any, Final
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 
 from oneplan_kit.errors import PROBLEM_CONTENT_TYPE
+from oneplan_kit.routing import ApiRoute, api_routes, dependency_calls
 
 __all__ = ["PROBLEM_SCHEMAS", "document_problems"]
 
@@ -108,19 +108,19 @@ def document_problems(app: FastAPI) -> None:
 def _rewrite(schema: dict[str, Any], app: FastAPI) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(PROBLEM_SCHEMAS)
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in api_routes(app.routes):
+        if not route.include_in_schema:
             continue
-        for method in route.methods or ():
-            operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+        for method in route.methods:
+            operation = schema.get("paths", {}).get(route.path, {}).get(method.lower())
             if operation is not None:
                 _document(operation, route, method)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
 
 
-def _document(operation: dict[str, Any], route: APIRoute, method: str) -> None:
-    calls = {_name(call) for call in _calls(route.dependant)}
+def _document(operation: dict[str, Any], route: ApiRoute, method: str) -> None:
+    calls = {_name(call) for call in dependency_calls(route.dependant)}
     codes = ["503"]
     if "_current_principal" in calls:
         codes += ["401", "403"]
@@ -155,12 +155,6 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
     for sub in dependant.dependencies:
         yield sub
         yield from _dependants(sub)
-
-
-def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
-    for sub in _dependants(dependant):
-        if sub.call is not None:
-            yield sub.call
 
 
 def _name(call: Callable[..., Any]) -> str:

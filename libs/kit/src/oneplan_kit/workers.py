@@ -89,6 +89,7 @@ class Supervisor:
         if job.name in self.jobs:
             raise ValueError(f"a job named {job.name} runs already")
         self.jobs[job.name] = job
+        job.state.running = True  # from now on; the task may not have been scheduled yet
         self._tasks[job.name] = asyncio.create_task(self._keep_running(job), name=job.name)
 
     def running(self, name: str) -> bool:
