@@ -10,11 +10,13 @@ gap safety of ``EventStore.read_all`` (see :mod:`oneplan_events.store`):
   by joining the row's ``position`` to ``event_store`` (every outbox row is written by
   ``EventStore.append`` beside its event, so the join always finds it; no outbox column or
   migration is needed);
-* only rows whose ``tx_id`` is below the reading snapshot's ``xmin`` are returned: every
-  transaction below it has finished, so no row can later appear behind the cursor.
+* only rows whose ``tx_id`` is below ``xmin`` (``pg_snapshot_xmin(pg_current_snapshot())``,
+  read by the statement just before) are returned: every transaction below it had finished,
+  so its rows are all visible to the read and no row can later appear behind the cursor.
 
 The price: a long-open writing transaction anywhere in the cluster holds the relay back (it
-stalls, never skips), as it holds ``read_all`` back.
+stalls, never skips), as it holds ``read_all`` back. While ``xmin`` stays where it was at the
+last complete pass nothing new can settle, so looking again then costs one trivial query.
 
 Cost: the outbox has no index in ``tx_id`` order, so finding the next rows in that order
 means looking at every unpublished row (the partial index ``ix_outbox_unpublished`` and one
@@ -61,19 +63,23 @@ CROSS JOIN LATERAL (
 WHERE o.published_at IS NULL
   AND (e.tx_id, o.position) > ($1, $2)
 """
-# The next settled rows (every transaction below the snapshot's xmin has finished), keys only.
+# Every transaction below this snapshot's xmin has finished, so by the next statement every
+# row it wrote is visible and settled. Also switches JIT off for the rest of the transaction:
+# the planner's cost estimate for a large backlog would turn it on, and compiling costs more
+# than the query itself.
+_PG_XMIN: Final = (
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, set_config('jit', 'off', true)"
+)
+# The next settled rows, keys only.
 _PG_PLAN: Final = f"""
 SELECT o.id, e.tx_id, o.position
 {_PG_AFTER_CURSOR}
-  AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+  AND e.tx_id < $3
 ORDER BY e.tx_id, o.position
-LIMIT $3
+LIMIT $4
 """
 # Asked when nothing is settled: are committed rows waiting for older transactions to finish?
 _PG_HELD_BACK: Final = f"SELECT EXISTS (SELECT 1 {_PG_AFTER_CURSOR})"
-# The planner's cost estimate for a large backlog would switch JIT compilation on, which
-# costs more than the query itself.
-_PG_NO_JIT: Final = "SET LOCAL jit = off"
 _PG_ROWS: Final = """
 SELECT id, stream_id, subject, headers::text, body, created_at FROM outbox
 WHERE id = ANY($1::bigint[]) AND published_at IS NULL
@@ -118,6 +124,9 @@ class OutboxReader:
         # row read.
         self._after = Position.START
         self._plan: deque[int] = deque()  # outbox ids, in commit order
+        # The xmin below which every settled row after the cursor is planned: until xmin
+        # moves on, nothing new can settle, so looking again costs one trivial query.
+        self._planned_below: int | None = None
 
     async def next_batch(self) -> list[OutboxRow]:
         """The next rows in commit order; empty when none can be published yet."""
@@ -141,11 +150,15 @@ class OutboxReader:
                     return rows
 
     async def _plan_ahead(self, driver: Any) -> None:
+        with translated_errors(_PG_XMIN):
+            xmin, _jit = await driver.fetchrow(_PG_XMIN)
+        if xmin == self._planned_below:
+            return
         with translated_errors(_PG_PLAN):
-            await driver.execute(_PG_NO_JIT)
             keys = await driver.fetch(
-                _PG_PLAN, self._after.tx_id, self._after.position, self.plan_size
+                _PG_PLAN, self._after.tx_id, self._after.position, xmin, self.plan_size
             )
+        self._planned_below = xmin if len(keys) < self.plan_size else None
         if keys:
             self._plan.extend(id_ for id_, _tx_id, _position in keys)
             self._after = Position(keys[-1][1], keys[-1][2])
