@@ -132,7 +132,7 @@ async def test_concurrent_writers_committing_late_never_reorder_a_stream(
     """
     sqlite = engine.dialect.name == "sqlite"
     # SQLite writers queue for its one write lock: a few are enough, and they may wait long.
-    writer_count, streams, max_delay = (3, 100, 0.004) if sqlite else (12, 400, 0.03)
+    writer_count, streams, max_delay = (3, 60, 0.004) if sqlite else (12, 400, 0.03)
     options: dict[str, Any] = {"connect_args": {"timeout": 30}} if sqlite else {}
     rng = random.Random(20261126)
     writers = create_async_engine(database_url, pool_size=writer_count, max_overflow=0, **options)
