@@ -3,6 +3,13 @@
 Guarantees (the reasoning is in ``docs/event-store.md``):
 
 * **Nothing uncommitted is published**: the relay only reads committed outbox rows.
+* **Commit order, gap-safe**: rows are read in the store's commit order, and on PostgreSQL
+  only once every transaction that could commit ahead of them has finished (the rule of
+  ``EventStore.read_all``, see :mod:`oneplan_events._outbox`). Outbox ids are taken at insert,
+  not at commit, so walking them would pass a row whose transaction commits late, and then
+  publish a later version of its stream first. The price: a long-open writing transaction
+  anywhere in the PostgreSQL cluster holds the relay back until it ends; it never makes the
+  relay skip a row.
 * **Nothing committed is lost**: a row is marked published only after JetStream acknowledged
   it; a crash between the ack and the mark republishes it, and JetStream drops the repeat
   within its duplicate window because ``Nats-Msg-Id`` is the event id.
@@ -38,7 +45,7 @@ import nats
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from oneplan_events._outbox import OutboxRow, fetch_unpublished, mark_published
+from oneplan_events._outbox import OutboxReader, OutboxRow, mark_published
 from oneplan_events._publisher import PublishSession
 from oneplan_events._relay_lease import Lease
 from oneplan_events.schema import NOTIFY_CHANNEL
@@ -49,8 +56,10 @@ log = logging.getLogger(__name__)
 
 # With LISTEN/NOTIFY the relay is woken by commits; this poll is only a safety net.
 _LISTENING_POLL: Final = 1.0
-# How long one drain reads ahead before starting again from the first unpublished row.
+# How long one drain runs before the pipeline is flushed and the counters refreshed.
 _DRAIN_SECONDS: Final = 1.0
+# Committed rows held back by an older open transaction: look again after this, doubling.
+_HELD_BACK_PAUSE: Final = 0.005
 
 
 @dataclass
@@ -108,9 +117,11 @@ class OutboxRelay:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = RelayStats()
         self._lease = Lease(engine, name, self.holder, lease_ttl)
+        self._reader = OutboxReader(engine, batch)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: AsyncConnection | None = None
+        self._held_back_pause = _HELD_BACK_PAUSE
 
     def wake(self) -> None:
         """Look at the outbox now (call after a commit that wrote outbox rows)."""
@@ -123,6 +134,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until :meth:`stop` is called; errors are backed off, never raised."""
+        self._reader.restart()
         try:
             while not self._stopping.is_set():
                 try:
@@ -140,39 +152,68 @@ class OutboxRelay:
     async def _step(self) -> None:
         self.stats.holds_lease = await self._lease.hold()
         if not self.stats.holds_lease:
+            # Another relay publishes meanwhile: when this one's turn comes, it starts afresh.
+            self._reader.restart()
             await self._pause(min(self._lease.ttl.total_seconds() / 4, 1.0))
             return
         await self._ensure_listener()
         # Cleared before reading, so a commit landing during the drain still wakes us after.
         self._wake.clear()
+        published = self.stats.published_total
         if await self._drain():
-            await self._pause(_LISTENING_POLL if self._listener else self.poll_interval)
+            await self._pause(self._idle_pause(self.stats.published_total > published))
+
+    def _idle_pause(self, progressed: bool) -> float:
+        """How long to wait for new work after finding none ready."""
+        idle = _LISTENING_POLL if self._listener else self.poll_interval
+        if progressed or not self._reader.held_back:
+            self._held_back_pause = _HELD_BACK_PAUSE
+        if not self._reader.held_back:
+            return idle
+        # The transaction holding rows back may write no outbox row, so no NOTIFY would say
+        # when it ends: look again soon, backing off while it stays open.
+        pause = self._held_back_pause
+        self._held_back_pause = min(2 * pause, idle)
+        return min(pause, idle)
 
     async def _drain(self) -> bool:
         """Publish batch after batch; True when the outbox was found empty.
 
+        The reader's cursor carries on from the previous drain, which left nothing
+        unacknowledged behind it; after any failure it starts again from the first
+        unpublished row, since unacknowledged rows are then behind it.
+        """
+        try:
+            return await self._drain_from_cursor()
+        except BaseException:
+            self._reader.restart()
+            raise
+
+    async def _drain_from_cursor(self) -> bool:
+        """Publish what the reader returns until it is empty, for about ``_DRAIN_SECONDS``.
+
         Publishing is one pipeline across batches (a stream's next event still waits for its
-        previous one's ack); while a batch is fed in, the next one is read (ids above the last
-        one read) and what was acknowledged so far is marked, so the database round trips
-        overlap the publishing. A drain ends after about ``_DRAIN_SECONDS`` even under
-        sustained load: a row whose id is below the read cursor but which committed late is
-        then picked up by the next drain, which starts again from the first unpublished row.
-        Any failure raises after marking what was acknowledged.
+        previous one's ack); while a batch is fed in, the next one is read and what was
+        acknowledged so far is marked, so the database round trips overlap the publishing.
+        Whether to read on is decided before the next read starts, so a drain never leaves a
+        read batch unpublished behind the reader's cursor. Any failure raises after marking
+        what was acknowledged.
         """
         session = PublishSession(self.js, in_flight=self.in_flight, ack_timeout=self.ack_timeout)
         restart_at = asyncio.get_running_loop().time() + _DRAIN_SECONDS
         marking: asyncio.Task[None] | None = None
         prefetch: asyncio.Task[list[OutboxRow]] | None = None
         try:
-            rows = await self._fetch(after_id=0)
+            rows = await self._reader.next_batch()
+            found_empty = not rows
             self.stats.oldest_unpublished_at = rows[0].created_at if rows else None
             while rows and session.error is None:
-                prefetch = asyncio.create_task(self._fetch(after_id=rows[-1].message.key))
+                more = await self._keep_draining(restart_at)
+                prefetch = asyncio.create_task(self._reader.next_batch()) if more else None
                 await session.feed([row.message for row in rows])
                 marking = await self._mark_in_background(marking, session.take_acked())
-                rows = await prefetch
-                if rows and not await self._keep_draining(restart_at):
-                    break
+                rows = await prefetch if prefetch is not None else []
+                found_empty = more and not rows
             await session.flush()
         finally:
             if prefetch is not None and not prefetch.done():
@@ -182,9 +223,9 @@ class OutboxRelay:
             await self._mark_published(session.take_acked())
         if session.error is not None:
             raise session.error
-        if not rows:
+        if found_empty:
             self.stats.oldest_unpublished_at = None
-        return not rows
+        return found_empty
 
     async def _keep_draining(self, restart_at: float) -> bool:
         if self._stopping.is_set() or asyncio.get_running_loop().time() > restart_at:
@@ -197,10 +238,6 @@ class OutboxRelay:
         if previous is not None:
             await previous
         return asyncio.create_task(self._mark_published(ids))
-
-    async def _fetch(self, after_id: int) -> list[OutboxRow]:
-        async with self.engine.connect() as conn:
-            return await fetch_unpublished(conn, after_id, self.batch)
 
     async def _mark_published(self, ids: list[int]) -> None:
         if not ids:

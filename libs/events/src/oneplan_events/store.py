@@ -17,8 +17,11 @@ order is not the position but :class:`Position` = ``(tx_id, position)``:
   has finished, so no row can ever appear below the reader's cursor later. Rows are returned
   in ``(tx_id, position)`` order, which is the order the reader commits to.
 
-The price: one long-open transaction anywhere in the database holds ``xmin`` back, and readers
-stall (never skip) behind it until it ends.
+The price: one long-open writing transaction anywhere in the PostgreSQL cluster (xids are
+cluster-wide) holds ``xmin`` back, and readers stall (never skip) behind it until it ends.
+The outbox relay reads the outbox by the same rule and in the same order (each outbox row
+carries its event's ``position``, through which it finds the ``tx_id``), so it is held back
+the same way; see :mod:`oneplan_events._outbox`.
 
 Per-stream order needs one more rule. A transaction that took its xid *before* the stream's
 previous event committed could append the next version with a *lower* ``tx_id``, and

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from oneplan_events.catalogue import Catalogue, DataClass, Event
 from oneplan_events.envelope import Envelope, dataschema_for
+from oneplan_events.relay import OutboxRelay
 from oneplan_events.schema import BACKBONE_METADATA, outbox
 from oneplan_events.store import EventStore, Position
 from oneplan_testkit import unique_name
@@ -121,6 +122,24 @@ async def js_stream(nc: Client) -> AsyncIterator[JsStream]:
     yield stream
     with contextlib.suppress(NotFoundError):
         await js.delete_stream(stream.name)
+
+
+@contextlib.asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[OutboxRelay]:
+    """Run ``relay`` for the block; stop it cleanly (lease released) on the way out."""
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def stream_count(nc: Client, stream: JsStream) -> int:
+    """How many messages ``stream`` holds."""
+    info = await nc.jetstream().stream_info(stream.name)
+    count: int = info.state.messages
+    return count
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -30,20 +29,12 @@ from .conftest import (
     connect_nats,
     create_test_stream,
     make_envelope,
+    running,
+    stream_count,
     stream_messages,
     unpublished,
     wait_for,
 )
-
-
-@contextlib.asynccontextmanager
-async def running(relay: OutboxRelay) -> AsyncIterator[OutboxRelay]:
-    task = asyncio.create_task(relay.run())
-    try:
-        yield relay
-    finally:
-        relay.stop()
-        await asyncio.wait_for(task, 10)
 
 
 class Writer:
@@ -218,12 +209,6 @@ async def test_a_relay_killed_with_sigkill_and_restarted_loses_and_duplicates_no
     finally:
         process.terminate()
         process.wait(10)
-
-
-async def stream_count(nc: Client, stream: JsStream) -> int:
-    info = await nc.jetstream().stream_info(stream.name)
-    count: int = info.state.messages
-    return count
 
 
 @pytest.mark.slow
