@@ -110,9 +110,22 @@ async def driver_connection(conn: AsyncConnection) -> Any:
     if driver is None:
         raise RuntimeError("the SQLAlchemy connection has no live asyncpg connection")
     if not driver.is_in_transaction():
-        # The adapter's own begin: keeps its bookkeeping right, so its commit/rollback apply.
-        await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
+        await _begin_in_adapter(raw.dbapi_connection)
     return driver
+
+
+async def _begin_in_adapter(adapter: Any) -> None:
+    """Begin the transaction the way SQLAlchemy's asyncpg adapter itself would.
+
+    The one private call of a dependency in the backbone, kept here alone. Why: the adapter
+    begins lazily, on the first statement it runs itself, and has no public way to begin; a
+    statement sent straight to asyncpg before that would run in autocommit, and one begun
+    with asyncpg's own API would be unknown to the adapter, whose commit would then do
+    nothing. The public alternative, running a statement through SQLAlchemy first, costs a
+    round trip on every command. tests/store/test_driver_adapter.py fails loudly when a
+    SQLAlchemy upgrade changes this method or its effect.
+    """
+    await adapter._start_transaction()
 
 
 async def append(

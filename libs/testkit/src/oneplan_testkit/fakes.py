@@ -152,9 +152,12 @@ class InMemoryUnitOfWork:
         state: Any = decider.initial_state()
         for item in history:
             state = decider.evolve(state, item.event)
-        if expected_version is not None and expected_version != len(history):
-            raise ConcurrencyError(stream_id, expected_version, len(history))
+        stale = expected_version is not None and expected_version != len(history)
+        if stale and history:
+            raise ConcurrencyError(stream_id, expected_version or 0, len(history))
         events = decider.decide(state, command, self.now)
+        if stale:  # a record with no events: the decider spoke first, as the real one lets it
+            raise ConcurrencyError(stream_id, expected_version or 0, len(history))
         if not events:
             return Outcome(state, len(history), [])
         recorded = await self.append(stream_id, len(history), events)
