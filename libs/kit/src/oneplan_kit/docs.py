@@ -16,6 +16,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from oneplan_kit.access import Public
+
 __all__ = ["DOCS_ASSETS", "install_docs", "swagger_ui_directory"]
 
 DOCS_ASSETS: Final = "/docs/assets"
@@ -35,7 +37,7 @@ def install_docs(app: FastAPI) -> None:
     app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_directory()), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
+    async def docs(_: Public) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} - API documentation",
