@@ -50,7 +50,7 @@ async def load_positions(
                 consumer_positions.c.stream_id.in_(wanted),
             )
         )
-    return {stream_id: version for stream_id, version in rows.tuples()}
+    return {stream_id: version for stream_id, version in rows}
 
 
 async def save_positions(session: AsyncSession, consumer: str, versions: Mapping[str, int]) -> None:
