@@ -27,10 +27,12 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from oneplan_events.catalogue import Catalogue, DataClass, Event
-from oneplan_events.consumer import DurableConsumer
+from oneplan_events.consumer import ConsumerTiming, DurableConsumer
 from oneplan_events.envelope import Envelope, dataschema_for
+from oneplan_events.reactions import Delivery, Reactions
 from oneplan_events.schema import BACKBONE_METADATA, dead_letters, outbox
 from oneplan_events.store import ConcurrencyError, EventStore, Position
+from oneplan_events.uow import UnitOfWork
 from oneplan_kit.db import create_engine
 
 PROJECTION_METADATA = MetaData()
@@ -46,13 +48,21 @@ applied = Table(
 )
 
 
-def item_catalogue(service: str) -> tuple[Catalogue, str]:
-    """A private catalogue holding the test's one event type, ``oneplan.<service>.item.recorded``.
+@dataclass(frozen=True)
+class Items:
+    """The test service's catalogue, holding its one event type ``oneplan.<service>.item.recorded``.
 
-    Private, so the consumers decode with ``DurableConsumer(catalogue=...)`` as a service with
-    its own catalogue would, and the shared catalogue is left alone.
+    Its own catalogue, as every service has: the consumers decode with it
+    (``DurableConsumer(catalogue=...)``) and their reactions handle its ``model``.
     """
-    catalogue = Catalogue()
+
+    catalogue: Catalogue
+    event_type: str
+    model: type[Event]
+
+
+def item_catalogue(service: str) -> Items:
+    catalogue = Catalogue(service)
     event_type = f"oneplan.{service}.item.recorded"
 
     @catalogue.register(event_type, DataClass.EDUCATION, summary="A test item was recorded.")
@@ -60,7 +70,7 @@ def item_catalogue(service: str) -> tuple[Catalogue, str]:
         version: int
         note: str
 
-    return catalogue, event_type
+    return Items(catalogue, event_type, ItemRecorded)
 
 
 async def make_engine(url: str) -> AsyncEngine:
@@ -194,40 +204,54 @@ class Writers:
         self.counts["conflicts"] += 1
 
 
+# Short JetStream timings, so a stopped or killed instance's partitions move on in seconds.
+TIMING = ConsumerTiming(ack_wait=3.0, expires=1.0, heartbeat=0.25, pin_ttl=2.0)
+
+
 @dataclass
 class Consumers:
-    """Durable consumers projecting into ``applied``, each instance on its own connection."""
+    """Durable consumers projecting into ``applied``, each instance on its own connection.
+
+    Instances of one durable share its partitions (pinned, one instance at a time each), as
+    several instances of a service do.
+    """
 
     engine: AsyncEngine
     stream: str
-    subjects: list[str]
-    catalogue: Catalogue
+    items: Items
     running: list[tuple[DurableConsumer, asyncio.Task[None], Client]] = field(default_factory=list)
 
     async def start(self, nats_url: str, durable: str, instance: str) -> DurableConsumer:
         nc = await connect(nats_url)
+        reactions = Reactions()
 
-        async def project(event: Event, envelope: Envelope, session: AsyncSession) -> None:
-            await session.execute(
+        @reactions.handles(self.items.model)
+        async def project(event: Event, delivery: Delivery) -> None:
+            await delivery.session.execute(
                 insert(applied).values(
                     consumer=durable,
                     instance=instance,
-                    event_id=envelope.id,
-                    stream_id=envelope.subject,
+                    event_id=delivery.envelope.id,
+                    stream_id=delivery.envelope.subject,
                     version=event.model_dump()["version"],
                 )
             )
 
+        store = EventStore(self.items.catalogue)
+
+        def work(session: AsyncSession, envelope: Envelope) -> UnitOfWork:
+            return UnitOfWork.bound_to(session, store, source="/oneplan/reliability")
+
         consumer = DurableConsumer(
-            nc.jetstream(timeout=2),
+            nc,
             async_sessionmaker(self.engine, expire_on_commit=False),
             name=durable,
             stream=self.stream,
-            subjects=self.subjects,
-            handlers={self.subjects[0]: project},
+            reactions=reactions,
+            catalogue=self.items.catalogue,
+            work_factory=work,
             batch=20,
-            ack_wait=3,
-            catalogue=self.catalogue,
+            timing=TIMING,
         )
         self.running.append((consumer, asyncio.create_task(consumer.run()), nc))
         return consumer

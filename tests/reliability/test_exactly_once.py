@@ -5,17 +5,18 @@ outbox relay publishes to JetStream; durable consumers project into a table. Mea
 relay process is SIGKILLed and restarted, the NATS server is stopped and restarted, then
 SIGKILLed and restarted (after which the store is republished, as an operator would after a
 JetStream loss). The stream's duplicate window is short, so the republish and the relay's
-re-sends reach the consumers again: only their inboxes keep the projection exact.
+re-sends reach the consumers again: only their per-record positions keep the projection exact.
 
-Two durables read the stream: ``ordered`` with one instance, whose apply order per stream
-must be the version order; ``shared`` with two instances, which guarantees exactly-once only
-(two instances apply different batches at once, so per-stream order needs one instance, or
-partitioning the streams over durables).
+The stream is a service stream, partitioned by record. Two durables read it: ``ordered`` with
+one instance, and ``shared`` with two instances pulling from every partition (each partition
+pinned to one of them at a time, moving when that one falls silent). Both must apply every
+committed event exactly once, and each record's events in version order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -27,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.replay import republish
-from oneplan_events.streams import StreamSpec, ensure_stream
+from oneplan_events.streams import ensure_stream, service_stream
 from oneplan_testkit import unique_name
 
 from .conftest import (
     Consumers,
+    Items,
     RelayProcess,
     Writers,
     applied_count,
@@ -73,23 +75,17 @@ async def progressed(engine: AsyncEngine, by: int) -> None:
     await wait_for(reached, 30, f"{target} events applied")
 
 
-async def stream_setup(nats_url: str) -> tuple[str, str, Any]:
-    """A service stream with a short duplicate window; returns service, stream and the
-    private catalogue's pieces."""
+async def stream_setup(nats_url: str) -> tuple[str, Items]:
+    """A service stream (partitioned by record, as the kit creates it) with a short duplicate
+    window; returns the stream and the service's catalogue."""
     service = unique_name("rel").lower()
+    spec = dataclasses.replace(service_stream(service), duplicate_window=DUPLICATE_WINDOW)
     nc = await connect(nats_url)
     try:
-        await ensure_stream(
-            nc.jetstream(),
-            StreamSpec(
-                name=service.upper(),
-                subjects=(f"oneplan.{service}.>",),
-                duplicate_window=DUPLICATE_WINDOW,
-            ),
-        )
+        await ensure_stream(nc.jetstream(), spec)
     finally:
         await nc.close()
-    return service, service.upper(), item_catalogue(service)
+    return spec.name, item_catalogue(service)
 
 
 async def start_consumers(consumers: Consumers, nats_url: str) -> None:
@@ -120,21 +116,22 @@ async def assert_exactly_once(engine: AsyncEngine, writers: Writers, consumers: 
         assert not writers.discarded & counts.keys(), f"{durable}: an uncommitted event applied"
         assert counts.keys() == set(committed), f"{durable}: events missing"
 
-    per_stream: defaultdict[str, list[int]] = defaultdict(list)
-    for _, stream_id, version, _ in await rows(engine, ORDERED):
-        per_stream[stream_id].append(version)
-    for stream_id, ids in writers.committed.items():
-        assert per_stream[stream_id] == list(range(1, len(ids) + 1)), stream_id
+    for durable in (ORDERED, SHARED):
+        per_stream: defaultdict[str, list[int]] = defaultdict(list)
+        for _, stream_id, version, _ in await rows(engine, durable):
+            per_stream[stream_id].append(version)
+        for stream_id, ids in writers.committed.items():
+            assert per_stream[stream_id] == list(range(1, len(ids) + 1)), (durable, stream_id)
 
     duplicates = sum(consumer.stats.duplicates for consumer, _, _ in consumers.running)
-    # The inbox was exercised: re-published events did reach the consumers again.
+    # The positions were exercised: re-published events did reach the consumers again.
     assert duplicates > 0
     shares = Counter(instance for _, _, _, instance in await rows(engine, SHARED))
     print(  # the figures for docs/event-store.md
         f"\n{len(committed)} events committed in {writers.counts['committed_commands']} "
         f"commands; {writers.counts['rolled_back']} rolled back, "
         f"{writers.counts['conflicts']} stale-version conflicts, {writers.counts['raced']} "
-        f"lost races; duplicates skipped by inboxes: {duplicates}; shared split: {dict(shares)}"
+        f"lost races; duplicates skipped by positions: {duplicates}; shared split: {dict(shares)}"
     )
 
 
@@ -145,10 +142,10 @@ async def test_postgresql_relay_kill_and_nats_restarts(
 ) -> None:
     started = time.monotonic()
     server = nats_server_factory()
-    service, stream, (catalogue, event_type) = await stream_setup(server.url)
+    stream, items = await stream_setup(server.url)
     engine = await make_engine(pg_database_url)
-    writers = Writers(engine, event_type)
-    consumers = Consumers(engine, stream, [f"oneplan.{service}.>"], catalogue)
+    writers = Writers(engine, items.event_type)
+    consumers = Consumers(engine, stream, items)
     relay = relay_process(pg_database_url, server.url)
     try:
         await start_consumers(consumers, server.url)
@@ -213,10 +210,10 @@ async def republish_after_a_crash(engine: AsyncEngine, nats_url: str, stream: st
 
 
 async def test_sqlite_relay_crash_and_republish(sqlite_url: str, nats_url: str) -> None:
-    service, stream, (catalogue, event_type) = await stream_setup(nats_url)
+    stream, items = await stream_setup(nats_url)
     engine = await make_engine(sqlite_url)
-    writers = Writers(engine, event_type)
-    consumers = Consumers(engine, stream, [f"oneplan.{service}.>"], catalogue)
+    writers = Writers(engine, items.event_type)
+    consumers = Consumers(engine, stream, items)
     nc = await connect(nats_url)
     relay = OutboxRelay(engine, nc.jetstream(), batch=20, lease_ttl=1.0)
     relay_task = asyncio.create_task(relay.run())

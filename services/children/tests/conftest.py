@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -15,22 +16,27 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from oneplan_children.bootstrap import SERVICE
 from oneplan_children.config import ChildrenSettings
-from oneplan_children.entrypoints.api import create_app
-from oneplan_events.streams import StreamSpec, ensure_stream
+from oneplan_events.clock import FixedClock
+from oneplan_events.streams import ensure_stream, service_stream
+from oneplan_kit import create_app
 from oneplan_kit.auth import issue_dev_token
 
-CONSENT_STREAM = StreamSpec(name="CONSENT", subjects=["oneplan.consent.>"])
+# Created exactly as the consent service creates it (partitioned by record), so that a consent
+# service sharing this NATS server finds the stream it expects.
+CONSENT_STREAM = service_stream("consent")
 
 
 @dataclass
 class Service:
-    """A running children service and a client for it."""
+    """A running children service, a client for it, and the clock its routes read."""
 
     app: FastAPI
     client: httpx.AsyncClient
     settings: ChildrenSettings
     js: JetStreamContext
+    clock: FixedClock
 
     def auth(
         self,
@@ -57,12 +63,14 @@ async def _running(database_url: str, nats_url: str, var_dir: Path) -> AsyncIter
     js = nc.jetstream()
     # The consent replica follows CONSENT; create it so the replica can prove freshness.
     await ensure_stream(js, CONSENT_STREAM)
-    app = create_app(settings)
+    # The routes' clock: the real time at the start, moved only by the tests.
+    clock = FixedClock(datetime.now(UTC))
+    app = create_app(SERVICE, settings, clock=clock)
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://children") as client:
-                yield Service(app, client, settings, js)
+                yield Service(app, client, settings, js, clock)
     finally:
         await nc.drain()
 

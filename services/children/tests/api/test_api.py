@@ -10,9 +10,11 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import func, select
 
+from oneplan_children.bootstrap import SERVICE
+from oneplan_children.config import ChildrenSettings
+from oneplan_children.entrypoints.api import create_app
 from oneplan_children.entrypoints.schemas import ChildOut, MemberOut, StoryOut
-from oneplan_events.catalogue import CATALOGUE
-from oneplan_events.catalogue.consent import ConsentGiven
+from oneplan_events.envelope import Envelope, dataschema_for
 from oneplan_events.schema import event_store
 from oneplan_kit.runtime import Runtime
 from oneplan_sharing import STALE_REASON, ConsentReplica
@@ -175,8 +177,9 @@ async def test_family_tells_the_story_and_reads_it_as_it_was(service: Service) -
         url, json=story_body("Kind"), headers={**family, "If-Match": '"1"'}
     )
     assert first.status_code == 200, first.text
-    between = datetime.now(UTC)
-    await asyncio.sleep(0.01)
+    service.clock.advance(timedelta(minutes=1))
+    between = service.clock.now()
+    service.clock.advance(timedelta(minutes=1))
     second = await service.client.put(
         url,
         json=story_body("Kind and funny"),
@@ -240,26 +243,39 @@ async def test_other_agency_needs_a_purpose_and_consent(service: Service) -> Non
 async def give_consent(
     service: Service, child_id: UUID, recipient: str, data_classes: tuple[str, ...]
 ) -> None:
-    now = datetime.now(UTC)
-    event = ConsentGiven.model_validate(
-        {
-            "consent_id": uuid4(),
-            "child_id": child_id,
-            "given_by": {"name": "Pat Testchild", "capacity": "parent_with_pr"},
-            "owner_agencies": ["send"],
-            "recipient_agencies": [recipient],
-            "data_classes": data_classes,
-            "purposes": ["health_care"],
-            "valid_from": now - timedelta(minutes=1),
-            "valid_until": now + timedelta(days=30),
-            "capture_method": "signed_form",
-            "recorded_by": "send-user",
-            "recorded_by_agency": "send",
-        }
+    """Publish `oneplan.consent.consent.given` as the consent service does (its documented
+    contract: the children service never imports the consent service's code)."""
+    now = service.clock.now()
+    consent_id = uuid4()
+    data = {
+        "consent_id": str(consent_id),
+        "child_id": str(child_id),
+        "given_by": {"name": "Pat Testchild", "capacity": "parent_with_pr"},
+        "owner_agencies": ["send"],
+        "recipient_agencies": [recipient],
+        "data_classes": list(data_classes),
+        "purposes": ["health_care"],
+        "valid_from": (now - timedelta(minutes=1)).isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+        "capture_method": "signed_form",
+        "recorded_by": "send-user",
+        "recorded_by_agency": "send",
+    }
+    event_type = "oneplan.consent.consent.given"
+    envelope = Envelope(
+        id=str(uuid4()),
+        source="/oneplan/consent",
+        type=event_type,
+        time=now,
+        data=data,
+        subject=f"consent/{consent_id}",
+        dataschema=dataschema_for(event_type, 1),
+        childid=str(child_id),
+        dataclass="consent",
+        streamversion=1,
     )
-    envelope = CATALOGUE.envelope_for(event, source="/oneplan/consent", subject=None)
     headers, body = envelope.to_nats()
-    await service.js.publish(envelope.type, body, headers=headers, stream="CONSENT")
+    await service.js.publish(envelope.nats_subject, body, headers=headers, stream="CONSENT")
 
 
 async def eventually_released(service: Service, child_id: str, auth: dict[str, str]) -> Any:
@@ -423,3 +439,69 @@ async def test_a_replica_that_cannot_prove_freshness_releases_nothing(service: S
     assert refused.status_code == 403
     assert refused.json()["withheld"][0]["reason"] == STALE_REASON
     assert await disclosure_events(service, child["child_id"]) == []
+
+
+async def test_age_facts_and_refusals_follow_the_services_clock(service: Service) -> None:
+    child = (await service.register(date_of_birth="2015-03-01")).json()
+    url = f"/v1/children/{child['child_id']}"
+    service.clock.moment = datetime(2031, 6, 27, 12, tzinfo=UTC)  # the last day of CSA
+    on_the_day = (await service.client.get(url, headers=service.auth())).json()
+    assert (on_the_day["age"], on_the_day["over_compulsory_school_age"]) == (16, False)
+    service.clock.moment = datetime(2031, 6, 28, 12, tzinfo=UTC)
+    day_after = (await service.client.get(url, headers=service.auth())).json()
+    assert day_after["over_compulsory_school_age"] is True
+    # "In the future" is judged by the clock too: born on the clock's tomorrow is refused.
+    refused = await service.register(date_of_birth="2031-06-29", given_name="Bo")
+    assert refused.status_code == 422, refused.text
+    accepted = await service.register(date_of_birth="2031-06-28", given_name="Bo")
+    assert accepted.status_code == 201, accepted.text
+
+
+async def test_reading_a_child_needs_a_known_practitioner_role(service: Service) -> None:
+    child = (await service.register(nhs_number=NHS)).json()
+    url = f"/v1/children/{child['child_id']}"
+    read = {"purpose": "health_care"}
+    for auth in (
+        service.auth("health", ()),
+        service.auth("health", ("viewer",)),
+        service.auth("send", ("viewer",)),
+    ):
+        for path in (url, f"{url}/story"):
+            refused = await service.client.get(path, params=read, headers=auth)
+            assert refused.status_code == 403, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "Ada" not in refused.text
+    for role in ("clinician", "senco", "social_worker"):
+        allowed = await service.client.get(
+            url, params=read, headers=service.auth("health", (role,))
+        )
+        assert allowed.status_code == 200, allowed.text
+    assert await disclosure_events(service, child["child_id"]) == []
+
+
+async def test_every_post_honours_the_idempotency_key(service: Service) -> None:
+    child = (await service.register()).json()
+    parent = {
+        "given_name": "Pat",
+        "family_name": "Testchild",
+        "relationship": "mother",
+        "parental_responsibility": True,
+    }
+    headers = {**at(service.auth(), '"1"'), "Idempotency-Key": "add-pat-1"}
+    url = f"/v1/children/{child['child_id']}/family-members"
+    first = await service.client.post(url, json=parent, headers=headers)
+    again = await service.client.post(url, json=parent, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"] == '"2"'
+    assert await stored_events(service) == 2
+    other = await service.client.post(url, json={**parent, "given_name": "Sam"}, headers=headers)
+    assert other.status_code == 422, other.text
+    assert await stored_events(service) == 2
+
+
+def test_the_entrypoint_builds_the_service(tmp_path: Any) -> None:
+    app = create_app(ChildrenSettings(var_dir=tmp_path))
+    assert app.state.definition is SERVICE
+    paths = set(app.openapi()["paths"])
+    assert {"/v1/children", "/v1/children/{child_id}/story", "/healthz", "/readyz"} <= paths

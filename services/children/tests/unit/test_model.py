@@ -1,7 +1,11 @@
-"""The child aggregate: decide and evolve, with no I/O."""
+"""The child's record as a decider (`CHILD`): given events, when a command, then events.
 
-from datetime import date
-from uuid import uuid4
+No I/O: `DeciderSpec` folds the given events with `evolve` and runs `decide` at a fixed
+instant (`NOW`, so "today" is `TODAY` in England).
+"""
+
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -10,6 +14,7 @@ from oneplan_children.domain.commands import (
     AddFamilyMember,
     ChangeDetails,
     ChangeFamilyMember,
+    Command,
     DetailsPatch,
     MemberInput,
     MergeInto,
@@ -20,6 +25,7 @@ from oneplan_children.domain.commands import (
     ReviseStory,
 )
 from oneplan_children.domain.model import (
+    CHILD,
     Child,
     InvalidCommand,
     MemberNotFound,
@@ -27,20 +33,26 @@ from oneplan_children.domain.model import (
     RecordMerged,
     RecordNotFound,
     adopted_identifiers,
-    decide,
     evolve,
     fold,
 )
-from oneplan_events.catalogue.children import (
+from oneplan_children.events import (
     ChildRegistered,
     DetailsChanged,
+    FamilyMemberAdded,
     FamilyMemberRemoved,
+    RecordsMerged,
     Story,
     StoryRevised,
 )
+from oneplan_testkit.deciders import DeciderSpec
 
 TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ADDRESS = {"lines": ["1 Synthetic Street"], "town": "Testbury", "postcode": "zz99 9zz"}
+AGE_FACTS = {"date_of_birth": date(2015, 3, 1), "compulsory_school_age_ends_on": date(2031, 6, 27)}
+
+NO_RECORD = DeciderSpec(CHILD)
 
 
 def new_child(**overrides: object) -> NewChild:
@@ -54,12 +66,23 @@ def new_child(**overrides: object) -> NewChild:
     return NewChild.model_validate(fields)
 
 
-def registered(**overrides: object) -> Child:
-    child_id = uuid4()
-    events = decide(None, RegisterChild(child_id, new_child(**overrides)), TODAY)
-    state = fold(events)
+def registration(child_id: UUID | None = None, **overrides: object) -> ChildRegistered:
+    """The event registering a child (decided by the decider itself)."""
+    child_id = child_id or uuid4()
+    [event] = NO_RECORD.when(RegisterChild(child_id, new_child(**overrides)), NOW).events
+    assert isinstance(event, ChildRegistered)
+    return event
+
+
+def registered(**overrides: object) -> DeciderSpec[Child | None, Command]:
+    """A spec given one registered child."""
+    return NO_RECORD.given(registration(**overrides))
+
+
+def child_id_of(spec: DeciderSpec[Child | None, Command]) -> UUID:
+    state = spec.state()
     assert state is not None
-    return state
+    return state.child_id
 
 
 def parent() -> MemberInput:
@@ -73,40 +96,49 @@ def parent() -> MemberInput:
     )
 
 
-def apply(state: Child, command: object) -> Child:
-    for event in decide(state, command, TODAY):  # type: ignore[arg-type]
-        state = evolve(state, event)
-    return state
-
-
 def test_register_records_identity_and_age_facts() -> None:
     child_id = uuid4()
-    [event] = decide(None, RegisterChild(child_id, new_child()), TODAY)
-    assert isinstance(event, ChildRegistered)
-    assert event.child_id == child_id
-    assert event.nhs_number == "9990000018"
-    assert event.compulsory_school_age_ends_on == date(2031, 6, 27)
-    state = evolve(None, event)
+    decision = NO_RECORD.when(RegisterChild(child_id, new_child()), NOW)
+    decision.then(
+        ChildRegistered(
+            child_id=child_id,
+            **AGE_FACTS,
+            given_name="Ada",
+            family_name="Testchild",
+            nhs_number="9990000018",
+        )
+    )
+    state = decision.then_state()
+    assert state is not None
     assert state.version == 1
     assert state.details.given_name == "Ada"
+    assert state.details.compulsory_school_age_ends_on == date(2031, 6, 27)
 
 
 def test_register_twice_is_refused() -> None:
-    state = registered()
-    with pytest.raises(RecordAlreadyExists):
-        decide(state, RegisterChild(state.child_id, new_child()), TODAY)
+    spec = registered()
+    spec.when(RegisterChild(child_id_of(spec), new_child()), NOW).then_raises(RecordAlreadyExists)
 
 
 def test_future_birth_is_refused() -> None:
-    with pytest.raises(InvalidCommand) as refused:
-        decide(None, RegisterChild(uuid4(), new_child(date_of_birth=date(2026, 11, 25))), TODAY)
-    assert refused.value.field == "date_of_birth"
+    command = RegisterChild(uuid4(), new_child(date_of_birth=date(2026, 11, 25)))
+    refused = NO_RECORD.when(command, NOW).then_raises(InvalidCommand)
+    assert isinstance(refused, InvalidCommand)
+    assert refused.field == "date_of_birth"
 
 
 def test_new_record_for_someone_over_25_is_refused_but_25_is_accepted() -> None:
-    with pytest.raises(InvalidCommand, match="25"):
-        decide(None, RegisterChild(uuid4(), new_child(date_of_birth=date(2000, 11, 24))), TODAY)
-    assert decide(None, RegisterChild(uuid4(), new_child(date_of_birth=date(2000, 11, 25))), TODAY)
+    too_old = RegisterChild(uuid4(), new_child(date_of_birth=date(2000, 11, 24)))
+    NO_RECORD.when(too_old, NOW).then_raises(InvalidCommand, match="25")
+    twenty_five = RegisterChild(uuid4(), new_child(date_of_birth=date(2000, 11, 25)))
+    assert NO_RECORD.when(twenty_five, NOW).events
+
+
+def test_today_is_the_date_in_england() -> None:
+    # 23:30 UTC on 30 June is already 1 July in England (BST): a birth on 1 July is not future.
+    late = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+    command = RegisterChild(uuid4(), new_child(date_of_birth=date(2026, 7, 1)))
+    assert NO_RECORD.when(command, late).events
 
 
 @pytest.mark.parametrize(
@@ -133,54 +165,94 @@ def test_plain_text_with_angle_brackets_is_accepted() -> None:
 
 
 def test_address_change_is_flagged_and_unchanged_values_are_not_events() -> None:
-    state = registered()
+    spec = registered()
     patch = DetailsPatch.model_validate({"address": ADDRESS, "given_name": "Ada"})
-    [event] = decide(state, ChangeDetails(patch), TODAY)
+    [event] = spec.when(ChangeDetails(patch), NOW).events
     assert isinstance(event, DetailsChanged)
     assert event.address_changed
     assert event.changed_fields == ["address"]
     assert event.address is not None
     assert event.address.postcode == "ZZ99 9ZZ"
-    assert decide(state, ChangeDetails(DetailsPatch(given_name="Ada")), TODAY) == []
+    spec.when(ChangeDetails(DetailsPatch(given_name="Ada")), NOW).then_nothing()
 
 
 def test_corrected_birth_date_carries_new_compulsory_school_age() -> None:
-    state = registered()
-    [event] = decide(state, ChangeDetails(DetailsPatch(date_of_birth=date(2015, 9, 1))), TODAY)
-    assert isinstance(event, DetailsChanged)
-    assert not event.address_changed
-    assert event.compulsory_school_age_ends_on == date(2032, 6, 25)
-    assert evolve(state, event).details.date_of_birth == date(2015, 9, 1)
+    spec = registered()
+    decision = spec.when(ChangeDetails(DetailsPatch(date_of_birth=date(2015, 9, 1))), NOW)
+    decision.then(
+        DetailsChanged(
+            child_id=child_id_of(spec),
+            date_of_birth=date(2015, 9, 1),
+            compulsory_school_age_ends_on=date(2032, 6, 25),
+            changed_fields=["date_of_birth"],
+            address_changed=False,
+        )
+    )
+    state = decision.then_state()
+    assert state is not None
+    assert state.details.date_of_birth == date(2015, 9, 1)
 
 
 def test_clearing_an_identifier_and_refusing_to_clear_a_name() -> None:
-    state = registered()
-    state = apply(state, ChangeDetails(DetailsPatch.model_validate({"nhs_number": None})))
+    spec = registered()
+    cleared = spec.when(ChangeDetails(DetailsPatch.model_validate({"nhs_number": None})), NOW)
+    state = cleared.then_state()
+    assert state is not None
     assert state.details.nhs_number is None
     with pytest.raises(ValidationError, match="cannot be cleared"):
         DetailsPatch.model_validate({"family_name": None})
 
 
 def test_family_members_are_added_changed_and_removed() -> None:
-    state = registered()
+    spec = registered()
+    child_id = child_id_of(spec)
     member_id = uuid4()
-    state = apply(state, AddFamilyMember(member_id, parent()))
+    added = spec.when(AddFamilyMember(member_id, parent()), NOW)
+    [event] = added.events
+    assert isinstance(event, FamilyMemberAdded)
+    assert (event.child_id, event.member_id) == (child_id, member_id)
+    state = added.then_state()
+    assert state is not None
     assert state.family[member_id].details.parental_responsibility
-    changed = MemberInput.model_validate({**parent().model_dump(), "roles": ["advocate"]})
-    state = apply(state, ChangeFamilyMember(member_id, changed))
+
+    spec = spec.given(*added.events)
+    changed_input = MemberInput.model_validate({**parent().model_dump(), "roles": ["advocate"]})
+    changed = spec.when(ChangeFamilyMember(member_id, changed_input), NOW)
+    state = changed.then_state()
+    assert state is not None
     assert list(state.family[member_id].details.roles) == ["advocate"]
-    [removed] = decide(state, RemoveFamilyMember(member_id, RemovalInput(ended_on=TODAY)), TODAY)
-    assert isinstance(removed, FamilyMemberRemoved)
-    assert removed.parental_responsibility
-    assert member_id not in evolve(state, removed).family
+
+    spec = spec.given(*changed.events)
+    removed = spec.when(RemoveFamilyMember(member_id, RemovalInput(ended_on=TODAY)), NOW)
+    removed.then(
+        FamilyMemberRemoved(
+            child_id=child_id,
+            **AGE_FACTS,
+            member_id=member_id,
+            relationship="mother",
+            parental_responsibility=True,
+            ended_on=TODAY,
+        )
+    )
+    state = removed.then_state()
+    assert state is not None
+    assert member_id not in state.family
+
+
+def test_a_member_is_added_once_and_not_removed_in_the_future() -> None:
+    spec = registered()
+    member_id = uuid4()
+    spec = spec.given(*spec.when(AddFamilyMember(member_id, parent()), NOW).events)
+    spec.when(AddFamilyMember(member_id, parent()), NOW).then_raises(InvalidCommand)
+    future = RemovalInput(ended_on=date(2026, 11, 25))
+    spec.when(RemoveFamilyMember(member_id, future), NOW).then_raises(InvalidCommand, "future")
 
 
 def test_unknown_family_member_cannot_be_changed_or_removed() -> None:
-    state = registered()
-    with pytest.raises(MemberNotFound):
-        decide(state, ChangeFamilyMember(uuid4(), parent()), TODAY)
-    with pytest.raises(MemberNotFound):
-        decide(state, RemoveFamilyMember(uuid4(), RemovalInput(ended_on=TODAY)), TODAY)
+    spec = registered()
+    spec.when(ChangeFamilyMember(uuid4(), parent()), NOW).then_raises(MemberNotFound)
+    removal = RemovalInput(ended_on=TODAY)
+    spec.when(RemoveFamilyMember(uuid4(), removal), NOW).then_raises(MemberNotFound)
 
 
 def story(text: str, told_on: date = TODAY) -> Story:
@@ -201,39 +273,69 @@ def story(text: str, told_on: date = TODAY) -> Story:
 
 
 def test_each_story_revision_is_numbered() -> None:
-    state = registered()
-    state = apply(state, ReviseStory(story("I am kind")))
-    [event] = decide(state, ReviseStory(story("I am kind and funny")), TODAY)
-    assert isinstance(event, StoryRevised)
-    assert event.revision == 2
-    assert evolve(state, event).story == story("I am kind and funny")
+    spec = registered()
+    spec = spec.given(*spec.when(ReviseStory(story("I am kind")), NOW).events)
+    decision = spec.when(ReviseStory(story("I am kind and funny")), NOW)
+    decision.then(
+        StoryRevised(
+            child_id=child_id_of(spec), **AGE_FACTS, revision=2, story=story("I am kind and funny")
+        )
+    )
+    state = decision.then_state()
+    assert state is not None
+    assert state.story == story("I am kind and funny")
+    assert state.story_revision == 2
 
 
 def test_story_told_in_the_future_is_refused() -> None:
-    with pytest.raises(InvalidCommand) as refused:
-        decide(registered(), ReviseStory(story("x", told_on=date(2027, 1, 1))), TODAY)
-    assert refused.value.field == "like_and_admire.told_on"
+    told_later = ReviseStory(story("x", told_on=date(2027, 1, 1)))
+    refused = registered().when(told_later, NOW).then_raises(InvalidCommand)
+    assert isinstance(refused, InvalidCommand)
+    assert refused.field == "like_and_admire.told_on"
 
 
 def test_merged_record_takes_no_more_changes() -> None:
-    state = registered()
+    spec = registered()
+    child_id = child_id_of(spec)
     survivor = uuid4()
-    with pytest.raises(InvalidCommand):
-        decide(state, MergeInto(state.child_id, "same child"), TODAY)
-    state = apply(state, MergeInto(survivor, "same child, registered twice"))
+    spec.when(MergeInto(child_id, "same child"), NOW).then_raises(InvalidCommand)
+    merged = spec.when(MergeInto(survivor, "same child, registered twice"), NOW)
+    merged.then(
+        RecordsMerged(
+            child_id=child_id,
+            **AGE_FACTS,
+            survivor_id=survivor,
+            reason="same child, registered twice",
+        )
+    )
+    spec = spec.given(*merged.events)
+    state = spec.state()
+    assert state is not None
     assert state.merged_into == survivor
-    with pytest.raises(RecordMerged):
-        decide(state, ReviseStory(story("x")), TODAY)
+    spec.when(ReviseStory(story("x")), NOW).then_raises(RecordMerged)
 
 
 def test_commands_on_a_missing_record_are_refused() -> None:
-    with pytest.raises(RecordNotFound):
-        decide(None, ReviseStory(story("x")), TODAY)
+    NO_RECORD.when(ReviseStory(story("x")), NOW).then_raises(RecordNotFound)
+
+
+def test_evolve_needs_the_registration_first() -> None:
+    event = registration()
+    revised = StoryRevised(
+        child_id=event.child_id, **AGE_FACTS, revision=1, story=story("I am kind")
+    )
+    with pytest.raises(ValueError, match="before the child was registered"):
+        evolve(None, revised)
+    state = fold([event, revised])
+    assert state is not None
+    assert (state.version, state.story_revision) == (2, 1)
 
 
 def test_merge_moves_only_identifiers_the_survivor_lacks() -> None:
-    survivor = registered(nhs_number=None, upn="B801200005001")
-    duplicate = registered()
+    survivor = registered(nhs_number=None, upn="B801200005001").state()
+    duplicate = registered().state()
+    assert survivor is not None
+    assert duplicate is not None
     adoption = adopted_identifiers(survivor, duplicate)
     assert adoption is not None
     assert adoption.patch.changes() == {"nhs_number": "9990000018"}

@@ -308,7 +308,7 @@ def _override(command: RecordOverride, now: datetime) -> OverrideRecorded:
         starts_at=now,
         ends_at=ends_at,
         hide_from_family=command.hide_from_family,
-        review_due_on=(now + timedelta(days=OVERRIDE_REVIEW_DAYS)).date(),
+        review_due_on=local_date(now + timedelta(days=OVERRIDE_REVIEW_DAYS)),
         recorded_by=command.actor.sub,
         recorded_by_agency=command.actor.agency,
     )

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from oneplan_consent.events import CaptureMethod, ConsentCapacity, ConsentGiver, Purpose
 from oneplan_events.catalogue import DataClass
+from oneplan_events.clock import local_date
 
 __all__ = [
     "SHAREABLE_DATA_CLASSES",
@@ -171,7 +172,7 @@ def _check_parent_period(request: ConsentRequest, child: ChildFacts) -> list[Iss
     ends = child.compulsory_school_age_ends_on
     if request.given_by.capacity is not ConsentCapacity.PARENT_WITH_PR:
         return []
-    if request.valid_until.date() <= ends:
+    if local_date(request.valid_until) <= ends:
         return []
     return [
         Issue(

@@ -13,14 +13,8 @@ from oneplan_consent.domain.who_may_consent import (
     FamilyMember,
     check_consent_request,
 )
-from oneplan_events.catalogue import DataClass
-from oneplan_events.catalogue.consent import (
-    CaptureMethod,
-    ConsentCapacity,
-    ConsentGiver,
-    Purpose,
-)
-from oneplan_sharing import KNOWN_AGENCIES
+from oneplan_consent.events import CaptureMethod, ConsentCapacity, ConsentGiver
+from oneplan_events.vocabulary import KNOWN_AGENCIES, DataClass, Purpose
 
 CSA_END = date(2026, 6, 26)  # the last Friday in June of the school year the child turns 16
 CHILD = uuid4()
@@ -96,6 +90,22 @@ def test_a_parents_consent_cannot_outlast_compulsory_school_age() -> None:
     late = datetime(2026, 6, 27, tzinfo=UTC)
     req = request(ConsentCapacity.PARENT_WITH_PR, PARENT, until=late)
     assert fields(req, date(2026, 1, 1)) == ["valid_until"]
+
+
+@pytest.mark.parametrize(
+    ("until", "expected"),
+    [
+        # 23:00 BST on 26 June, the last day of compulsory school age in England.
+        (datetime(2026, 6, 26, 22, 0, tzinfo=UTC), []),
+        # 00:30 BST on 27 June: already the young person's own decision in England.
+        (datetime(2026, 6, 26, 23, 30, tzinfo=UTC), ["valid_until"]),
+    ],
+)
+def test_the_end_of_compulsory_school_age_is_a_date_in_england(
+    until: datetime, expected: list[str]
+) -> None:
+    req = request(ConsentCapacity.PARENT_WITH_PR, PARENT, until=until)
+    assert fields(req, date(2026, 1, 1)) == expected
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,16 @@ about their own agency's sharing; the lists of duties and refusals."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from consent_testing import (
+from fastapi import FastAPI
+
+from oneplan_events.clock import FixedClock
+
+from ..consent_testing import (
     CHILD_CSA_END,
     CHILD_DOB,
     YOUNG_CSA_END,
@@ -18,35 +21,8 @@ from consent_testing import (
     Tokens,
     consent_body,
     decision_body,
-    publish,
     stored_events,
 )
-from fastapi import FastAPI
-from nats.js import JetStreamContext
-
-from oneplan_events.catalogue.children import FamilyMemberAdded, Relationship
-
-
-async def add_member(
-    js: JetStreamContext, make_child: ChildMaker, child_id: UUID, dob: date, csa_end: date
-) -> UUID:
-    """A second person with parental responsibility in the child's network."""
-    member_id = uuid4()
-    await publish(
-        js,
-        FamilyMemberAdded(
-            child_id=child_id,
-            date_of_birth=dob,
-            compulsory_school_age_ends_on=csa_end,
-            member_id=member_id,
-            given_name="Robin",
-            family_name="Example",
-            relationship=Relationship.PARENT,
-            parental_responsibility=True,
-        ),
-    )
-    await make_child.wait_for_member(child_id, member_id)
-    return member_id
 
 
 def young_person_body(child_id: UUID) -> dict[str, Any]:
@@ -79,10 +55,9 @@ async def test_a_family_user_records_consent_only_as_themself(
     client: httpx.AsyncClient,
     auth: Tokens,
     make_child: ChildMaker,
-    js: JetStreamContext,
 ) -> None:
     child_id, parent_id = await make_child(CHILD_DOB, CHILD_CSA_END)
-    other_parent = await add_member(js, make_child, child_id, CHILD_DOB, CHILD_CSA_END)
+    other_parent = await make_child.add_member(child_id)
     before = await stored_events(app)
     as_someone_else = await give(
         client, child_id, consent_body(other_parent), auth.family(child_id, parent_id)
@@ -177,10 +152,9 @@ async def test_only_the_giver_withdraws_through_a_family_token(
     client: httpx.AsyncClient,
     auth: Tokens,
     make_child: ChildMaker,
-    js: JetStreamContext,
 ) -> None:
     child_id, parent_id = await make_child(CHILD_DOB, CHILD_CSA_END)
-    other_parent = await add_member(js, make_child, child_id, CHILD_DOB, CHILD_CSA_END)
+    other_parent = await make_child.add_member(child_id)
     given = await give(client, child_id, consent_body(parent_id), auth())
     assert given.status_code == 201, given.text
     url = f"/v1/consents/{given.json()['consent_id']}/withdrawal"
@@ -235,7 +209,7 @@ async def test_decisions_only_about_the_callers_own_sharing(
 
 
 async def test_duties_and_refusals_are_listed_for_practitioners(
-    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker
+    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker, clock: FixedClock
 ) -> None:
     child_id, _ = await make_child(CHILD_DOB, CHILD_CSA_END)
     lead = auth("send", ("safeguarding_lead",))
@@ -247,7 +221,7 @@ async def test_duties_and_refusals_are_listed_for_practitioners(
         "data_classes": ["health"],
         "purposes": ["ehc_assessment"],
     }
-    earlier = datetime.now(UTC) - timedelta(days=3)
+    earlier = clock.now() - timedelta(days=3)
     first = await client.post(
         f"/v1/children/{child_id}/duties",
         json={**duty, "valid_from": earlier.isoformat()},
@@ -270,7 +244,7 @@ async def test_duties_and_refusals_are_listed_for_practitioners(
             f"/v1/children/{child_id}/refusals", json={**refusal, "reason": reason}, headers=auth()
         )
         assert recorded.status_code == 201, recorded.text
-        await asyncio.sleep(0.01)
+        clock.advance(timedelta(seconds=1))
 
     duties = await client.get(f"/v1/children/{child_id}/duties", headers=auth("health"))
     assert duties.status_code == 200, duties.text
@@ -298,3 +272,38 @@ async def test_duties_and_refusals_are_listed_for_practitioners(
         assert family.headers["content-type"] == "application/problem+json"
         no_role = await client.get(f"/v1/children/{child_id}/{path}", headers=auth("send", ()))
         assert no_role.status_code == 403
+
+
+async def test_a_person_who_left_the_network_can_no_longer_consent(
+    app: FastAPI, client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker
+) -> None:
+    child_id, parent_id = await make_child(CHILD_DOB, CHILD_CSA_END)
+    await make_child.children.member_removed(child_id, parent_id)
+    await make_child.wait_for_member(child_id, parent_id, present=False)
+    before = await stored_events(app)
+    response = await give(client, child_id, consent_body(parent_id), auth())
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["location"] == ["body", "given_by", "person_id"]
+    assert await stored_events(app) == before
+
+
+async def test_reading_consents_and_disclosures_needs_a_known_role(
+    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker
+) -> None:
+    child_id, parent_id = await make_child(CHILD_DOB, CHILD_CSA_END)
+    given = await give(client, child_id, consent_body(parent_id), auth())
+    assert given.status_code == 201, given.text
+    consent_url = f"/v1/consents/{given.json()['consent_id']}"
+    paths = (f"/v1/children/{child_id}/consents", f"/v1/children/{child_id}/disclosures")
+    for headers in (auth("health", ()), auth("send", ("viewer",)), auth("school", ("pupil",))):
+        for path in (*paths, consent_url):
+            refused = await client.get(path, headers=headers)
+            assert refused.status_code == 403, (path, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "Alex Example" not in refused.text
+        decision = await client.post("/v1/decisions", json=decision_body(child_id), headers=headers)
+        assert decision.status_code == 403, decision.text
+    for headers in (auth("health", ("clinician",)), auth("family", ("parent",), [child_id])):
+        for path in (*paths, consent_url):
+            allowed = await client.get(path, headers=headers)
+            assert allowed.status_code == 200, (path, allowed.text)

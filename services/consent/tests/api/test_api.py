@@ -8,7 +8,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from consent_testing import (
+import pytest
+from fastapi import FastAPI
+from nats.js import JetStreamContext
+
+from oneplan_events.clock import FixedClock
+from oneplan_events.streams import service_stream
+
+from ..consent_testing import (
     CHILD_CSA_END,
     CHILD_DOB,
     YOUNG_CSA_END,
@@ -17,14 +24,11 @@ from consent_testing import (
     Tokens,
     consent_body,
     decision_body,
+    disclosure,
+    disclosure_envelope,
     publish,
     stored_events,
-    wait_until,
 )
-from fastapi import FastAPI
-from nats.js import JetStreamContext
-
-from oneplan_events.catalogue import CATALOGUE, DataClass
 
 
 async def decide(client: httpx.AsyncClient, auth: Tokens, body: Any) -> Any:
@@ -191,7 +195,7 @@ async def test_refusals_name_the_reason_and_write_nothing(
 
 
 async def test_override_is_flagged_reviewed_and_ended(
-    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker
+    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker, clock: FixedClock
 ) -> None:
     child_id, _ = await make_child(CHILD_DOB, CHILD_CSA_END)
     lead = auth("social_care", ("safeguarding_lead",))
@@ -209,7 +213,7 @@ async def test_override_is_flagged_reviewed_and_ended(
     override = recorded.json()
     override_id = override["override_id"]
     ends_at = datetime.fromisoformat(override["record"]["ends_at"])
-    assert timedelta(days=29) < ends_at - datetime.now(UTC) <= timedelta(days=30)
+    assert ends_at == clock.now() + timedelta(days=30)
 
     queue = await client.get("/v1/overrides", params={"needs_review": "true"}, headers=lead)
     assert override_id in [o["override_id"] for o in queue.json()]
@@ -327,10 +331,10 @@ async def test_batch_decisions_and_statutory_duty(
 
 
 async def test_consent_expires_without_anyone_acting(
-    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker
+    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker, clock: FixedClock
 ) -> None:
     child_id, parent_id = await make_child(CHILD_DOB, CHILD_CSA_END)
-    until = datetime.now(UTC) + timedelta(seconds=1)
+    until = clock.now() + timedelta(hours=1)
     given = await client.post(
         f"/v1/children/{child_id}/consents",
         json=consent_body(parent_id, valid_until=until.isoformat()),
@@ -338,6 +342,10 @@ async def test_consent_expires_without_anyone_acting(
     )
     assert given.status_code == 201, given.text
     consent_id = given.json()["consent_id"]
+    await asyncio.sleep(0.5)  # the expiry worker looks several times: not due yet
+    current = await client.get(f"/v1/consents/{consent_id}", headers=auth())
+    assert current.json()["status"] == "given"
+    clock.advance(timedelta(hours=2))  # the service's clock, not the wall clock, says when
     for _ in range(150):
         current = await client.get(f"/v1/consents/{consent_id}", headers=auth())
         if current.json()["status"] == "expired":
@@ -345,10 +353,10 @@ async def test_consent_expires_without_anyone_acting(
         await asyncio.sleep(0.05)
     assert current.json()["status"] == "expired"
     assert datetime.fromisoformat(current.json()["ended_at"]) == until
+    assert (await decide(client, auth, decision_body(child_id)))["permit"] is False
 
 
 async def test_disclosure_log_hides_enquiry_entries_from_the_family_only(
-    app: FastAPI,
     client: httpx.AsyncClient,
     auth: Tokens,
     make_child: ChildMaker,
@@ -367,33 +375,17 @@ async def test_disclosure_log_hides_enquiry_entries_from_the_family_only(
         headers=auth("social_care", ("safeguarding_lead",)),
     )
     override_id = override.json()["override_id"]
-    disclosure = CATALOGUE.model("oneplan.children.disclosure.recorded")
-    seen_by_health = disclosure(
-        disclosure_id=uuid4(),
-        child_id=child_id,
-        owner_agency="send",
-        recipient_agency="health",
-        recipient="health-user-1",
-        data_classes=(DataClass.STORY,),
-        purpose="health_care",
-        basis="consent",
-        reference_id=uuid4(),
-        disclosed_at=datetime.now(UTC),
-    )
+    seen_by_health = disclosure(child_id)
     under_enquiry = disclosure(
-        disclosure_id=uuid4(),
-        child_id=child_id,
-        owner_agency="send",
+        child_id,
         recipient_agency="social_care",
         recipient="sw-1",
-        data_classes=(DataClass.STORY,),
         purpose="early_help",
         basis="override",
         reference_id=UUID(override_id),
-        disclosed_at=datetime.now(UTC),
     )
-    await publish(js, seen_by_health)
-    await publish(js, under_enquiry)
+    await publish(js, disclosure_envelope("children", seen_by_health))
+    await publish(js, disclosure_envelope("children", under_enquiry))
 
     practitioner = auth("send", ("caseworker",))
     for _ in range(200):
@@ -408,6 +400,7 @@ async def test_disclosure_log_hides_enquiry_entries_from_the_family_only(
     assert family.status_code == 200
     assert [d["disclosure_id"] for d in family.json()] == [str(seen_by_health.disclosure_id)]
     assert family.json()[0]["recipient_agency"] == "health"
+    assert family.json()[0]["service"] == "children"
 
     await client.post(
         f"/v1/overrides/{override_id}/end",
@@ -418,7 +411,6 @@ async def test_disclosure_log_hides_enquiry_entries_from_the_family_only(
         f"/v1/children/{child_id}/disclosures", headers=auth("family", ("parent",), [child_id])
     )
     assert len(family.json()) == 2
-    await wait_until(lambda: True)
 
 
 async def test_concurrent_withdrawals_one_wins_the_other_is_a_conflict(
@@ -440,24 +432,29 @@ async def test_concurrent_withdrawals_one_wins_the_other_is_a_conflict(
     assert await stored_events(app) == before + 1
 
 
+@pytest.mark.parametrize("partitioned", [True, False], ids=["partitioned", "unpartitioned"])
 async def test_an_integrators_new_stream_is_found_and_its_disclosures_logged(
-    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker, js: JetStreamContext
+    client: httpx.AsyncClient,
+    auth: Tokens,
+    make_child: ChildMaker,
+    js: JetStreamContext,
+    partitioned: bool,
 ) -> None:
     child_id, _ = await make_child(CHILD_DOB, CHILD_CSA_END)
-    await js.add_stream(name="EDPSYCH", subjects=["oneplan.edpsych.>"])
-    disclosure = CATALOGUE.model("oneplan.edpsych.disclosure.recorded")(
-        disclosure_id=uuid4(),
-        child_id=child_id,
+    if partitioned:  # created with the kit, as a new OnePlan service does
+        spec = service_stream("edpsych")
+        await js.add_stream(spec.config())
+    else:  # an integrator's own stream, with no record partitions
+        await js.add_stream(name="EDPSYCH", subjects=["oneplan.edpsych.>"])
+    seen = disclosure(
+        child_id,
         owner_agency="educational_psychology",
         recipient_agency="school",
         recipient="senco-1",
-        data_classes=(DataClass.EDUCATION,),
+        data_classes=("education",),
         purpose="plan_delivery",
-        basis="consent",
-        reference_id=uuid4(),
-        disclosed_at=datetime.now(UTC),
     )
-    await publish(js, disclosure, source="/oneplan/edpsych")
+    await publish(js, disclosure_envelope("edpsych", seen))
     for _ in range(200):
         log = await client.get(f"/v1/children/{child_id}/disclosures", headers=auth())
         if log.json():
@@ -466,3 +463,119 @@ async def test_an_integrators_new_stream_is_found_and_its_disclosures_logged(
     assert [(d["service"], d["owner_agency"]) for d in log.json()] == [
         ("edpsych", "educational_psychology")
     ]
+
+
+async def test_refusals_and_duties_answer_their_full_records(
+    client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker, clock: FixedClock
+) -> None:
+    child_id, _ = await make_child(CHILD_DOB, CHILD_CSA_END)
+    refusal = await client.post(
+        f"/v1/children/{child_id}/refusals",
+        json={
+            "owner_agency": "send",
+            "recipient_agency": "transport",
+            "data_classes": ["story"],
+            "purpose": "transport_planning",
+            "reason": "not needed for transport",
+        },
+        headers=auth(),
+    )
+    assert refusal.status_code == 201, refusal.text
+    body = refusal.json()
+    assert set(body) == {"refusal_id", "child_id", "recorded_at", "record"}
+    assert body["child_id"] == str(child_id)
+    assert datetime.fromisoformat(body["recorded_at"]) == clock.now()
+    assert body["record"]["reason"] == "not needed for transport"
+    assert refusal.headers["etag"] == '"1"'
+
+    lead = auth("send", ("safeguarding_lead",))
+    duty = await client.post(
+        f"/v1/children/{child_id}/duties",
+        json={
+            "lawful_basis": "children_and_families_act_2014_s23",
+            "description": "health tells the authority of likely SEN",
+            "owner_agencies": ["health"],
+            "recipient_agencies": ["send"],
+            "data_classes": ["health"],
+            "purposes": ["ehc_assessment"],
+        },
+        headers=lead,
+    )
+    assert duty.status_code == 201, duty.text
+    recorded = duty.json()
+    assert {"duty_id", "child_id", "active", "ended_at", "version", "record"} <= set(recorded)
+    assert (recorded["active"], recorded["ended_at"], recorded["version"]) == (True, None, 1)
+    assert datetime.fromisoformat(recorded["record"]["valid_from"]) == clock.now()
+    ended = await client.post(
+        f"/v1/duties/{recorded['duty_id']}/end", json={"reason": "done"}, headers=lead
+    )
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["duty_id"] == recorded["duty_id"]
+    assert ended.json()["status"] == "ended"
+    assert ended.json()["active"] is False
+    assert datetime.fromisoformat(ended.json()["ended_at"]) == clock.now()
+    assert ended.json()["version"] == 2
+    assert ended.headers["etag"] == '"2"'
+
+
+async def test_consent_writes_honour_the_idempotency_key(
+    app: FastAPI, client: httpx.AsyncClient, auth: Tokens, make_child: ChildMaker
+) -> None:
+    child_id, parent_id = await make_child(CHILD_DOB, CHILD_CSA_END)
+    lead = auth("social_care", ("safeguarding_lead",))
+    override = {
+        "reason": "section 47 enquiry",
+        "lawful_basis": "children_act_1989_s47",
+        "recipient_agencies": ["social_care"],
+        "data_classes": ["health"],
+    }
+    duty = {
+        "lawful_basis": "children_and_families_act_2014_s23",
+        "description": "health tells the authority of likely SEN",
+        "owner_agencies": ["health"],
+        "recipient_agencies": ["send"],
+        "data_classes": ["health"],
+        "purposes": ["ehc_assessment"],
+    }
+    refusal = {
+        "owner_agency": "send",
+        "recipient_agency": "transport",
+        "data_classes": ["story"],
+        "purpose": "transport_planning",
+        "reason": "not needed for transport",
+    }
+    writes = [
+        (f"/v1/children/{child_id}/consents", consent_body(parent_id), auth(), "consent_id"),
+        (f"/v1/children/{child_id}/overrides", override, lead, "override_id"),
+        (f"/v1/children/{child_id}/duties", duty, lead, "duty_id"),
+        (f"/v1/children/{child_id}/refusals", refusal, auth(), "refusal_id"),
+    ]
+    made: dict[str, str] = {}
+    for number, (url, body, headers, id_field) in enumerate(writes):
+        keyed = {**headers, "Idempotency-Key": f"write-{number}"}
+        before = await stored_events(app)
+        first = await client.post(url, json=body, headers=keyed)
+        again = await client.post(url, json=body, headers=keyed)
+        assert first.status_code == again.status_code == 201, (url, again.text)
+        assert again.json()[id_field] == first.json()[id_field]
+        assert await stored_events(app) == before + 1, url
+        made[id_field] = first.json()[id_field]
+
+    follow_ups = [
+        (f"/v1/consents/{made['consent_id']}/withdrawal", {"reason": "changed my mind"}, auth()),
+        (f"/v1/overrides/{made['override_id']}/review", {"outcome": "continues"}, lead),
+        (f"/v1/overrides/{made['override_id']}/end", {"reason": "closed"}, lead),
+        (f"/v1/duties/{made['duty_id']}/end", {"reason": "done"}, lead),
+    ]
+    for number, (url, body, headers) in enumerate(follow_ups):
+        keyed = {**headers, "Idempotency-Key": f"follow-up-{number}"}
+        before = await stored_events(app)
+        first = await client.post(url, json=body, headers=keyed)
+        # The retry answers what the first answered and writes nothing; without the key it
+        # would be a second command, refused as the write is done (the last check below).
+        again = await client.post(url, json=body, headers=keyed)
+        assert first.status_code == again.status_code == 200, (url, again.text)
+        assert again.json() == first.json()
+        assert await stored_events(app) == before + 1, url
+    unkeyed = await client.post(follow_ups[0][0], json={}, headers=auth())
+    assert unkeyed.status_code == 409

@@ -1,14 +1,15 @@
 """Run the consent service against real NATS and a real database, and feed it children events.
 
 The service gets its own nats-server for this test package (its CONSENT and CHILDREN streams
-never meet another package's), a fresh database per test (SQLite and PostgreSQL) and unique
-durable consumer names per test.
+never meet another package's), wiped before each test so that every test starts with no
+streams and no durable consumers; a fresh database per test (SQLite and PostgreSQL); and a
+fixed clock its routes and workers read, moved only by the tests.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,13 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from oneplan_consent.bootstrap import SERVICE
 from oneplan_consent.config import ConsentSettings
-from oneplan_consent.entrypoints.api import create_app
-from oneplan_events.streams import ensure_stream, stream_for
-from oneplan_testkit import unique_name
+from oneplan_events.clock import FixedClock
+from oneplan_events.streams import ensure_stream, service_stream
+from oneplan_kit import create_app
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from consent_testing import ChildMaker, Tokens, runtime_of, wait_until
+from ..consent_testing import ChildMaker, ChildrenStream, Tokens, runtime_of, wait_until
 
 
 @pytest.fixture(scope="package")
@@ -38,9 +38,13 @@ def consent_nats_url(nats_server_factory: Callable[..., Any]) -> str:
 
 @pytest.fixture
 async def js(consent_nats_url: str) -> AsyncIterator[JetStreamContext]:
+    """JetStream on a wiped server holding only the CHILDREN stream, created exactly as the
+    children service creates it (partitioned by record)."""
     nc: NATS = await nats.connect(consent_nats_url)
     context = nc.jetstream(timeout=2.0)
-    await ensure_stream(context, stream_for("children"))
+    for info in await context.streams_info():
+        await context.delete_stream(info.config.name)
+    await ensure_stream(context, service_stream("children"))
     yield context
     await nc.close()
 
@@ -52,16 +56,25 @@ def settings(database_url: str, consent_nats_url: str, tmp_path: Path) -> Consen
         nats_url=consent_nats_url,
         dev_signing_key=tmp_path / "key.pem",
         var_dir=tmp_path,
-        consumer_prefix=unique_name("consent"),
         extra_agencies=["educational_psychology"],
         expiry_interval=0.2,
         discovery_interval=0.2,
+        consumer_ack_wait=5.0,
+        consumer_pin_ttl=2.0,
     )
 
 
 @pytest.fixture
-async def app(settings: ConsentSettings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
+def clock() -> FixedClock:
+    """The service's clock: the real time when the test starts."""
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def app(
+    settings: ConsentSettings, clock: FixedClock, js: JetStreamContext
+) -> AsyncIterator[FastAPI]:
+    application = create_app(SERVICE, settings, clock=clock)
     async with application.router.lifespan_context(application):
         await wait_until(lambda: runtime_of(application).replica is not None)
         replica = runtime_of(application).replica
@@ -83,5 +96,10 @@ def auth(settings: ConsentSettings) -> Tokens:
 
 
 @pytest.fixture
-def make_child(app: FastAPI, js: JetStreamContext) -> ChildMaker:
-    return ChildMaker(app, js)
+def children(js: JetStreamContext) -> ChildrenStream:
+    return ChildrenStream(js)
+
+
+@pytest.fixture
+def make_child(app: FastAPI, children: ChildrenStream) -> ChildMaker:
+    return ChildMaker(app, children)
