@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from oneplan_events._publisher import Message
@@ -84,7 +84,12 @@ _PG_ROWS: Final = """
 SELECT id, stream_id, subject, headers::text, body, created_at FROM outbox
 WHERE id = ANY($1::bigint[]) AND published_at IS NULL
 """
-_PG_MARK: Final = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+# The JetStream sequence is kept: a consent write answers with it (a consistency token).
+_PG_MARK: Final = """
+UPDATE outbox SET published_at = now(), stream_sequence = acked.seq
+FROM unnest($1::bigint[], $2::bigint[]) AS acked(id, seq)
+WHERE outbox.id = acked.id
+"""
 
 PLAN_SIZE: Final = 50_000
 """How many rows' keys the PostgreSQL reader orders in one pass over the backlog."""
@@ -201,13 +206,18 @@ async def _sqlite_rows(conn: AsyncConnection, after_id: int, limit: int) -> list
     ]
 
 
-async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
-    """Set ``published_at`` on the rows ``ids``."""
+async def mark_published(conn: AsyncConnection, acked: Sequence[tuple[int, int]]) -> None:
+    """Set ``published_at`` and the JetStream ``stream_sequence`` on the acknowledged rows
+    (``(outbox id, sequence)`` pairs)."""
     if conn.dialect.name == "postgresql":
         driver = await driver_connection(conn)
         with translated_errors(_PG_MARK):
-            await driver.execute(_PG_MARK, list(ids))
+            await driver.execute(_PG_MARK, [i for i, _ in acked], [q for _, q in acked])
         return
+    now = datetime.now(UTC)
     await conn.execute(
-        update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
+        update(outbox)
+        .where(outbox.c.id == bindparam("row_id"))
+        .values(published_at=now, stream_sequence=bindparam("sequence")),
+        [{"row_id": row_id, "sequence": sequence} for row_id, sequence in acked],
     )

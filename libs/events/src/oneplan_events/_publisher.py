@@ -53,7 +53,7 @@ class PublishSession:
         self.ack_timeout = ack_timeout
         self.max_queued = max_queued
         self.error: BaseException | None = None
-        self._acked: list[int] = []
+        self._acked: list[tuple[int, int]] = []
         # Streams with a message in flight -> their messages waiting for its ack.
         self._waiting: dict[str, deque[Message]] = {}
         self._queued = 0
@@ -79,8 +79,8 @@ class PublishSession:
         while self._queued > self.max_queued and self.error is None:
             await self._settle()
 
-    def take_acked(self) -> list[int]:
-        """Keys acknowledged since the last call."""
+    def take_acked(self) -> list[tuple[int, int]]:
+        """``(key, stream sequence)`` of each message acknowledged since the last call."""
         acked, self._acked = self._acked, []
         return acked
 
@@ -135,7 +135,7 @@ class PublishSession:
         if error is not None:
             self._fail(error)
             return
-        self._acked.append(message.key)
+        self._acked.append((message.key, int(future.result().seq)))
         queue = self._waiting[message.stream_id]
         if queue and self.error is None:
             self._queued -= 1

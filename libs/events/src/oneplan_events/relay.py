@@ -119,6 +119,7 @@ class OutboxRelay:
         self._lease = Lease(engine, name, self.holder, lease_ttl)
         self._reader = OutboxReader(engine, batch)
         self._wake = asyncio.Event()
+        self._marked = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: AsyncConnection | None = None
         self._held_back_pause = _HELD_BACK_PAUSE
@@ -233,18 +234,27 @@ class OutboxRelay:
         return await self._lease.hold()
 
     async def _mark_in_background(
-        self, previous: asyncio.Task[None] | None, ids: list[int]
+        self, previous: asyncio.Task[None] | None, acked: list[tuple[int, int]]
     ) -> asyncio.Task[None]:
         if previous is not None:
             await previous
-        return asyncio.create_task(self._mark_published(ids))
+        return asyncio.create_task(self._mark_published(acked))
 
-    async def _mark_published(self, ids: list[int]) -> None:
-        if not ids:
+    async def _mark_published(self, acked: list[tuple[int, int]]) -> None:
+        if not acked:
             return
         async with self.engine.begin() as conn:
-            await mark_published(conn, sorted(ids))
-        self.stats.published_total += len(ids)
+            await mark_published(conn, sorted(acked))
+        self.stats.published_total += len(acked)
+        # Whoever waits for a publication (a write answering with its consistency token)
+        # looks again now.
+        self._marked.set()
+        self._marked = asyncio.Event()
+
+    async def wait_for_marks(self, seconds: float) -> None:
+        """Return when the relay next marks rows published, or after ``seconds``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._marked.wait(), seconds)
 
     async def _ensure_listener(self) -> None:
         if self.engine.dialect.name != "postgresql":

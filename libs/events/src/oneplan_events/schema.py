@@ -144,6 +144,8 @@ outbox = Table(
     Column("body", LargeBinary, nullable=False),
     Column("created_at", _Timestamp, nullable=False),
     Column("published_at", _Timestamp, nullable=True),
+    # JetStream's sequence of the published event (its position in the service's stream).
+    Column("stream_sequence", BigInteger, nullable=True),
     sqlite_autoincrement=True,
 )
 # The relay only ever scans unpublished rows: a partial index stays as small as the backlog.
@@ -247,10 +249,28 @@ def create_backbone_tables(op: Operations) -> None:
     """Create the first backbone tables (and the PostgreSQL outbox trigger) in a migration.
 
     ``op`` is ``alembic.op`` (an ``alembic.operations.Operations``); the tables are created
-    on its bound connection, inside the migration's transaction.
+    on its bound connection, inside the migration's transaction, as they first were: columns
+    added since come with the kit's backbone migrations, which add them to every database.
     """
     bind: Connection = op.get_bind()
-    BACKBONE_METADATA.create_all(bind, tables=list(FIRST_BACKBONE_TABLES))
+    first = [_as_first(table) for table in FIRST_BACKBONE_TABLES]
+    MetaData(naming_convention=NAMING_CONVENTION).create_all(bind, tables=first)
+
+
+# Columns added to the first tables later, by a kit backbone migration each.
+_LATER_COLUMNS = {"outbox": ("stream_sequence",)}
+_FIRST_METADATA = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _as_first(table: Table) -> Table:
+    """``table`` as the first migration created it (without the columns added since)."""
+    if table.name in _FIRST_METADATA.tables:
+        return _FIRST_METADATA.tables[table.name]
+    later = _LATER_COLUMNS.get(table.name, ())
+    copy = table.to_metadata(_FIRST_METADATA)
+    for name in later:
+        copy._columns.remove(copy.c[name])
+    return copy
 
 
 def drop_backbone_tables(op: Operations) -> None:
