@@ -3,78 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-import nats
 import pytest
 from nats.js import JetStreamContext
-from sharing_factories import T0, consent_given, envelope_of
+from replica_testing import (
+    STREAM,
+    create_stream,
+    eventually,
+    fast_replica,
+    hooked_replica,
+    publish,
+    recreate_stream,
+    running,
+)
+from sharing_factories import T0, consent_given
 
-from oneplan_events.catalogue import DataClass, Event
-from oneplan_events.streams import ensure_stream, service_stream
+from oneplan_events.catalogue import DataClass
 from oneplan_sharing import STALE_REASON, ConsentReplica, DecisionRequest, Purpose
 from oneplan_sharing.facts import ConsentWithdrawal
 
-STREAM = "CONSENT"
 CHILD = uuid4()
 REQUEST = DecisionRequest(
     CHILD, "send", "health", DataClass.STORY, Purpose.HEALTH_CARE, T0 + timedelta(days=1)
 )
-
-
-async def eventually(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def publish(js: JetStreamContext, event: Event) -> None:
-    envelope = envelope_of(event)
-    headers, body = envelope.to_nats()
-    await js.publish(envelope.nats_subject, body, headers=headers)
-
-
-@pytest.fixture
-async def server(nats_server_factory: Callable[..., Any]) -> AsyncIterator[Any]:
-    process = nats_server_factory()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-async def js(server: Any) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(
-        server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1, connect_timeout=2
-    )
-    context = nc.jetstream(timeout=1.0)
-    await ensure_stream(context, service_stream("consent"))
-    yield context
-    await nc.close()
-
-
-@contextlib.asynccontextmanager
-async def running(replica: ConsentReplica) -> AsyncIterator[ConsentReplica]:
-    task = asyncio.create_task(replica.run())
-    try:
-        yield replica
-    finally:
-        await replica.stop()
-        await asyncio.wait_for(task, 5)
-
-
-def fast_replica(js: JetStreamContext, staleness: float = 5.0) -> ConsentReplica:
-    return ConsentReplica(
-        js,
-        max_staleness=timedelta(seconds=staleness),
-        probe_interval=timedelta(seconds=0.05),
-    )
 
 
 async def test_catches_up_from_the_start_of_the_stream(js: JetStreamContext) -> None:
@@ -164,8 +121,7 @@ async def test_rebuilds_when_the_stream_is_recreated(js: JetStreamContext) -> No
     async with running(replica):
         await eventually(lambda: replica.decide(REQUEST).permit)
         assert applied == [1, 2]
-        await js.delete_stream(STREAM)
-        await ensure_stream(js, service_stream("consent"))
+        await recreate_stream(js)
         other = consent_given(CHILD, recipients=("school",))
         await publish(js, other)
         # the old consent is gone from the new stream: health is denied, school permitted
@@ -175,3 +131,122 @@ async def test_rebuilds_when_the_stream_is_recreated(js: JetStreamContext) -> No
         )
         await eventually(lambda: replica.decide(school).permit, within=5.0)
         assert replica.decide(school).reference == other.consent_id
+
+
+async def test_an_event_applied_while_a_probe_is_answered_is_no_rebuild(
+    js: JetStreamContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    await publish(js, consent_given(CHILD))
+    await publish(js, consent_given(uuid4()))
+    replica, hook = hooked_replica(js)
+    applied: list[int] = []
+    replica.on_applied(lambda _envelope, seq: applied.append(seq))
+    async with running(replica):
+        await eventually(lambda: replica.ready and replica.applied_sequence == 2)
+
+        async def apply_one_more_first(info: Any) -> Any:
+            # The server answered "last sequence 2"; sequence 3 is published and applied
+            # before the replica reads that answer.
+            assert info.state.last_seq == 2
+            await publish(js, consent_given(uuid4()))
+            await eventually(lambda: replica.applied_sequence == 3)
+            return info
+
+        hook.after = apply_one_more_first
+        await asyncio.wait_for(hook.answered.wait(), 5)
+        await publish(js, consent_given(uuid4()))
+        await eventually(lambda: replica.applied_sequence == 4)
+        await asyncio.sleep(0.2)  # a few more probes
+        assert applied == [1, 2, 3, 4]  # read once, in order: never rebuilt
+        assert replica.ready
+        assert replica.decide(REQUEST).permit
+    assert "went back" not in caplog.text
+
+
+async def test_a_last_sequence_below_what_was_applied_rebuilds(
+    js: JetStreamContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(3):
+        await publish(js, consent_given(uuid4()))
+    replica, hook = hooked_replica(js)
+    applied: list[int] = []
+    replica.on_applied(lambda _envelope, seq: applied.append(seq))
+    async with running(replica):
+        await eventually(lambda: replica.ready and replica.applied_sequence == 3)
+
+        async def fewer_messages(info: Any) -> Any:
+            # The same stream (same creation time) now ends before what was applied, e.g. a
+            # store restored from an older backup.
+            return dataclasses.replace(info, state=dataclasses.replace(info.state, last_seq=1))
+
+        hook.after = fewer_messages
+        await asyncio.wait_for(hook.answered.wait(), 5)
+        await eventually(lambda: applied[3:] == [1, 2, 3])  # forgotten and read again
+        await eventually(lambda: replica.ready)
+    assert "went back from sequence 3 to 1" in caplog.text
+
+
+async def test_a_recreated_stream_rebuilds_even_when_it_is_longer(js: JetStreamContext) -> None:
+    await publish(js, consent_given(CHILD))
+    replica, hook = hooked_replica(js)
+    applied: list[int] = []
+    replica.on_applied(lambda _envelope, seq: applied.append(seq))
+    async with running(replica):
+        await eventually(lambda: replica.decide(REQUEST).permit)
+        others = [consent_given(uuid4()) for _ in range(3)]
+
+        async def recreate() -> None:
+            # Recreated and refilled past what the replica applied: only `created` tells.
+            await recreate_stream(js)
+            for event in others:
+                await publish(js, event)
+
+        async def unchanged(info: Any) -> Any:
+            return info
+
+        hook.before, hook.after = recreate, unchanged
+        await asyncio.wait_for(hook.answered.wait(), 5)
+        await eventually(lambda: applied == [1, 1, 2, 3] and replica.ready)
+        # the consent of the old stream is gone
+        assert not replica.decide(REQUEST).permit
+
+
+async def test_a_stream_recreated_while_resubscribing_rebuilds(
+    js: JetStreamContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="oneplan_sharing.replica")
+    await publish(js, consent_given(CHILD))
+    replica, hook = hooked_replica(js)
+    applied: list[int] = []
+    replica.on_applied(lambda _envelope, seq: applied.append(seq))
+    async with running(replica):
+        await eventually(lambda: replica.decide(REQUEST).permit)
+        # The replica falls behind (it knows of sequence 2 but gets no messages) ...
+        hook.deliveries_lost = True
+        await publish(js, consent_given(uuid4()))
+
+        async def seen(info: Any) -> Any:
+            assert info.state.last_seq == 2
+            return info
+
+        hook.after = seen
+        await asyncio.wait_for(hook.answered.wait(), 5)
+        # ... the stream is lost, so resubscribing after the stall finds no stream ...
+        await js.delete_stream(STREAM)
+
+        def resubscribing_found_nothing() -> bool:
+            messages = [record.getMessage() for record in caplog.records]
+            stalled = [i for i, m in enumerate(messages) if "stalled at 1" in m]
+            return bool(stalled) and any("does not exist" in m for m in messages[stalled[0] :])
+
+        await eventually(resubscribing_found_nothing, within=10)
+        # ... and it comes back with other contents.
+        await create_stream(js)
+        school = consent_given(CHILD, recipients=("school",))
+        await publish(js, school)
+        hook.deliveries_lost = False
+        school_request = dataclasses.replace(REQUEST, recipient_agency="school")
+        await eventually(lambda: replica.decide(school_request).permit)
+        assert applied == [1, 1]  # the new stream read from its start
+        assert not replica.decide(REQUEST).permit  # the old stream's consent is forgotten
+    assert "was recreated" in caplog.text

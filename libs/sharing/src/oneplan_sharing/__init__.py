@@ -4,6 +4,7 @@
 state = SharingState(); state.apply(envelope_or_event); state.decide(DecisionRequest(...))
 replica = ConsentReplica(js, stream="CONSENT", max_staleness=timedelta(seconds=5))
 asyncio.create_task(replica.run()); replica.decide(request)   # denies while stale
+await replica.wait_until_applied(token, timeout=2.0)            # a consistency token
 ```
 """
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
+import itertools
 import logging
 import time
 from collections import deque
@@ -68,6 +70,7 @@ class ConsentReplica:
         self._poisoned: str | None = None
         self._stopping = asyncio.Event()
         self._listeners: list[Callable[[Envelope, int], None]] = []
+        self._waiters = _Waiters()
 
     def on_applied(self, listener: Callable[[Envelope, int], None]) -> None:
         """Call `listener(envelope, stream_sequence)` right after each event is applied
@@ -91,6 +94,35 @@ class ConsentReplica:
     def applied_sequence(self) -> int:
         """The stream sequence of the last consent event applied."""
         return self._applied_seq
+
+    # A timeout parameter, not asyncio.timeout(): running out of time is an answer (False,
+    # e.g. a 503 for the read), and the waiter must be withdrawn from the queue at that moment.
+    async def wait_until_applied(self, sequence: int, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until the replica has applied stream sequence `sequence` (a consistency token).
+
+        True at once if it has already, True as soon as it does, False once `timeout` seconds
+        have passed without it. Waiting costs no polling: waiters are kept in sequence order
+        and released by the event that reaches them. A rebuild (the stream was recreated)
+        starts again from sequence 0 and releases nobody: a waiter is released only when the
+        rebuilt replica has applied its sequence of the new stream, or times out. True says
+        the event was applied, not that the replica is fresh: `decide()` still denies while
+        freshness is unproven.
+        """
+        if self._applied_seq >= sequence:
+            return True
+        if timeout <= 0:
+            return False
+        waiter = self._waiters.add(sequence)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+                self._waiters.abandoned()
+        # released, possibly in the same instant as the timeout fired
+        return not waiter.cancelled()
 
     def decide(self, request: DecisionRequest) -> Decision:
         """Decide from the replica, or deny with `STALE_REASON` when freshness is unproven."""
@@ -136,6 +168,16 @@ class ConsentReplica:
 
     async def _subscribe(self) -> None:
         info = await self._js.stream_info(self._stream)
+        if self._stream_created is not None and info.created != self._stream_created:
+            # Recreated while we were not subscribed (e.g. lost while resubscribing after a
+            # stall): reading on from our sequence would skip the new stream's first events.
+            log.warning(
+                "stream %s was recreated (created %s, was %s); rebuilding the consent replica",
+                self._stream,
+                info.created,
+                self._stream_created,
+            )
+            self._forget()
         self._stream_created = info.created
         subjects = info.config.subjects or []
         if len(subjects) != 1:
@@ -145,7 +187,6 @@ class ConsentReplica:
             opt_start_seq=self._applied_seq + 1,
         )
         self._progress_at = time.monotonic()
-        self._generation += 1
         self._sub = await self._js.subscribe(
             subjects[0],
             stream=self._stream,
@@ -156,6 +197,9 @@ class ConsentReplica:
         )
 
     async def _unsubscribe(self) -> None:
+        # From here on, deliveries still queued for the old subscription are ignored, even if
+        # unsubscribing fails (a draining or closed connection) and they keep coming.
+        self._generation += 1
         sub, self._sub = self._sub, None
         if sub is not None:
             with contextlib.suppress(Exception):
@@ -163,10 +207,14 @@ class ConsentReplica:
 
     async def _probe(self) -> None:
         sent_at = time.monotonic()
+        # Events keep being applied while the answer is on its way, so the answer is compared
+        # with what had been applied when the question was sent: a stream that still holds
+        # everything applied then has a last sequence at least that high.
+        applied_when_sent = self._applied_seq
         info = await self._js.stream_info(self._stream)
         last_seq = int(info.state.last_seq)
-        if info.created != self._stream_created or last_seq < self._applied_seq:
-            await self._restart_from_scratch(last_seq)
+        if info.created != self._stream_created or last_seq < applied_when_sent:
+            await self._restart_from_scratch(applied_when_sent, last_seq, info.created)
             return
         self._stream_last_seq = max(self._stream_last_seq, last_seq)
         if self._applied_seq >= last_seq:
@@ -174,23 +222,34 @@ class ConsentReplica:
         elif self._poisoned is None:
             self._pending.append((last_seq, sent_at))
 
-    async def _restart_from_scratch(self, last_seq: int) -> None:
+    async def _restart_from_scratch(
+        self, applied: int, last_seq: int, created: datetime | None
+    ) -> None:
         # The stream was deleted and recreated (a new creation time, or fewer messages than
         # we applied), e.g. a server that lost its store, refilled by republishing. Our state
         # may hold what the new stream no longer says: forget it all, stay stale, read again.
+        # Waiters stay registered: they are released once the new stream has been applied as
+        # far as the sequence they wait for, or time out.
         log.warning(
-            "stream %s went back from sequence %s to %s; rebuilding the consent replica",
+            "stream %s went back from sequence %s to %s (created %s, was %s); rebuilding the "
+            "consent replica",
             self._stream,
-            self._applied_seq,
+            applied,
             last_seq,
+            created,
+            self._stream_created,
         )
         await self._unsubscribe()
+        self._forget()
+        self._stream_created = None  # whatever the stream is now, it is read from its start
+        await self._subscribe()
+
+    def _forget(self) -> None:
         self.state = SharingState()
         self._applied_seq = self._stream_last_seq = 0
         self._proven_at = None
         self._pending.clear()
         self._poisoned = None
-        await self._subscribe()
 
     def _prove(self, at: float) -> None:
         if self._poisoned is None and (self._proven_at is None or at > self._proven_at):
@@ -215,8 +274,50 @@ class ConsentReplica:
         self._progress_at = time.monotonic()
         while self._pending and self._pending[0][0] <= seq:
             self._prove(self._pending.popleft()[1])
+        self._waiters.release_up_to(seq)
         for listener in self._listeners:
             listener(envelope, seq)
+
+
+class _Waiters:
+    """Futures waiting for stream sequences, in a heap ordered by sequence.
+
+    Releasing costs O(log n) per waiter released; a waiter that gives up leaves its cancelled
+    future behind, and the heap is compacted once those are the majority, so waiters that
+    time out (e.g. on a sequence never reached) cannot pile up.
+    """
+
+    _COMPACT_FROM: Final = 64
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()  # ties: never compare futures
+        self._abandoned = 0
+
+    def add(self, sequence: int) -> asyncio.Future[None]:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (sequence, next(self._order), waiter))
+        return waiter
+
+    def release_up_to(self, sequence: int) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= sequence:
+            waiter = heapq.heappop(heap)[2]
+            if waiter.done():
+                self._abandoned -= 1
+            else:
+                waiter.set_result(None)
+
+    def abandoned(self) -> None:
+        """One waiter cancelled its future and will not come back for it."""
+        self._abandoned += 1
+        if self._abandoned >= self._COMPACT_FROM and 2 * self._abandoned > len(self._heap):
+            self._heap = [entry for entry in self._heap if not entry[2].done()]
+            heapq.heapify(self._heap)
+            self._abandoned = 0
+
+    def __len__(self) -> int:
+        return len(self._heap) - self._abandoned
 
 
 def _headers(msg: Msg) -> dict[str, Any]:
