@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any, cast
 
 from nats.js import JetStreamContext
+from sharing_factories import envelope_of
 
 from oneplan_events.catalogue import Event
 from oneplan_events.streams import ensure_stream, service_stream
 from oneplan_sharing import ConsentReplica
-from sharing_factories import envelope_of
 
 CONSENT_STREAM = service_stream("consent")
 STREAM = CONSENT_STREAM.name
