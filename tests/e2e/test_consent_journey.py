@@ -1,5 +1,7 @@
 """A partner agency's journey over HTTP: consent opens the child's story to health, the
-disclosure shows in the family's log, and withdrawal closes it again at once."""
+disclosure shows in the family's log, and withdrawal closes it again at once: at the
+consent service as it answers, and at the children service for a read carrying its
+consistency token."""
 
 from __future__ import annotations
 
@@ -123,10 +125,26 @@ async def test_consent_disclosure_and_withdrawal_across_services(services: Servi
             f"{services.consent}/v1/consents/{consent_id}/withdrawal", json={}, headers=family
         )
         assert withdrawn.status_code == 200, withdrawn.text
-        started = time.monotonic()
-        refused = await poll(
-            lambda: client.get(story_url, **read), lambda r: r.status_code == 403, within=2.0
+        token = withdrawn.headers["consistency-token"]
+        assert int(token) > int(given.headers["consistency-token"])
+        # The consent service's own decisions reflect the withdrawal as it answers...
+        decided = await client.post(
+            f"{services.consent}/v1/decisions",
+            json={
+                "child_id": child_id,
+                "owner_agency": "send",
+                "recipient_agency": "health",
+                "data_class": "story",
+                "purpose": "health_care",
+            },
+            headers=health,
         )
-        assert time.monotonic() - started < 1.0
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["permit"] is False
+        # ... and a read carrying its token anywhere waits until the withdrawal applies there.
+        refused = await client.get(
+            story_url, params=read["params"], headers={**health, "Consistency-Token": token}
+        )
+        assert refused.status_code == 403, refused.text
         assert "trains" not in refused.text
         assert refused.headers["content-type"] == "application/problem+json"

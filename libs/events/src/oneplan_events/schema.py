@@ -132,29 +132,64 @@ event_store = Table(
     sqlite_autoincrement=True,
 )
 
-outbox = Table(
-    "outbox",
+_NOTIFY_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION oneplan_outbox_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
+    RETURN NULL;
+END
+$$
+"""
+_NOTIFY_TRIGGER = (
+    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+    "FOR EACH STATEMENT EXECUTE FUNCTION oneplan_outbox_notify()"
+)
+
+
+def _create_notify_trigger(target: Table, connection: Connection, **kw: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_NOTIFY_FUNCTION)
+        connection.exec_driver_sql(_NOTIFY_TRIGGER)
+
+
+def _first_outbox_columns() -> list[Column[Any]]:
+    """The outbox's columns as the first backbone migration created them."""
+    return [
+        Column("id", _BigId, primary_key=True, autoincrement=True),
+        Column("position", BigInteger, nullable=False),
+        Column("event_id", String(36), nullable=False),
+        Column("stream_id", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("headers", _Json, nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("created_at", _Timestamp, nullable=False),
+        Column("published_at", _Timestamp, nullable=True),
+    ]
+
+
+def _outbox_table(metadata: MetaData, *later: Column[Any]) -> Table:
+    table = Table("outbox", metadata, *_first_outbox_columns(), *later, sqlite_autoincrement=True)
+    # The relay only ever scans unpublished rows: a partial index stays as small as the
+    # backlog.
+    Index(
+        "ix_outbox_unpublished",
+        table.c.id,
+        postgresql_where=table.c.published_at.is_(None),
+        sqlite_where=table.c.published_at.is_(None),
+    )
+    event.listen(table, "after_create", _create_notify_trigger)
+    return table
+
+
+outbox = _outbox_table(
     BACKBONE_METADATA,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
-    Column("position", BigInteger, nullable=False),
-    Column("event_id", String(36), nullable=False),
-    Column("stream_id", Text, nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("headers", _Json, nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("created_at", _Timestamp, nullable=False),
-    Column("published_at", _Timestamp, nullable=True),
-    # JetStream's sequence of the published event (its position in the service's stream).
+    # JetStream's sequence of the published event, its position in the service's stream
+    # (backbone_0003): a write answers with it as a consistency token.
     Column("stream_sequence", BigInteger, nullable=True),
-    sqlite_autoincrement=True,
 )
-# The relay only ever scans unpublished rows: a partial index stays as small as the backlog.
-Index(
-    "ix_outbox_unpublished",
-    outbox.c.id,
-    postgresql_where=outbox.c.published_at.is_(None),
-    sqlite_where=outbox.c.published_at.is_(None),
-)
+# A write looks its events' sequences up by event id (backbone_0003).
+Index(None, outbox.c.event_id)
 
 inbox = Table(
     "inbox",
@@ -212,27 +247,6 @@ relay_lease = Table(
     Column("expires_at", _Timestamp, nullable=False),
 )
 
-_NOTIFY_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION oneplan_outbox_notify() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('{NOTIFY_CHANNEL}', '');
-    RETURN NULL;
-END
-$$
-"""
-_NOTIFY_TRIGGER = (
-    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
-    "FOR EACH STATEMENT EXECUTE FUNCTION oneplan_outbox_notify()"
-)
-
-
-@event.listens_for(outbox, "after_create")
-def _create_notify_trigger(target: Table, connection: Connection, **kw: Any) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(_NOTIFY_FUNCTION)
-        connection.exec_driver_sql(_NOTIFY_TRIGGER)
-
 
 @event.listens_for(outbox, "after_drop")
 def _drop_notify_function(target: Table, connection: Connection, **kw: Any) -> None:
@@ -249,28 +263,16 @@ def create_backbone_tables(op: Operations) -> None:
     """Create the first backbone tables (and the PostgreSQL outbox trigger) in a migration.
 
     ``op`` is ``alembic.op`` (an ``alembic.operations.Operations``); the tables are created
-    on its bound connection, inside the migration's transaction, as they first were: columns
-    added since come with the kit's backbone migrations, which add them to every database.
+    on its bound connection, inside the migration's transaction, as they first were: what
+    was added since comes with the kit's backbone migrations, which every database runs.
     """
     bind: Connection = op.get_bind()
-    first = [_as_first(table) for table in FIRST_BACKBONE_TABLES]
-    MetaData(naming_convention=NAMING_CONVENTION).create_all(bind, tables=first)
-
-
-# Columns added to the first tables later, by a kit backbone migration each.
-_LATER_COLUMNS = {"outbox": ("stream_sequence",)}
-_FIRST_METADATA = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def _as_first(table: Table) -> Table:
-    """``table`` as the first migration created it (without the columns added since)."""
-    if table.name in _FIRST_METADATA.tables:
-        return _FIRST_METADATA.tables[table.name]
-    later = _LATER_COLUMNS.get(table.name, ())
-    copy = table.to_metadata(_FIRST_METADATA)
-    for name in later:
-        copy._columns.remove(copy.c[name])
-    return copy
+    first = MetaData(naming_convention=NAMING_CONVENTION)
+    tables = [
+        _outbox_table(first) if table is outbox else table.to_metadata(first)
+        for table in FIRST_BACKBONE_TABLES
+    ]
+    first.create_all(bind, tables=tables)
 
 
 def drop_backbone_tables(op: Operations) -> None:

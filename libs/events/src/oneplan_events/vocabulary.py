@@ -1,9 +1,9 @@
 """The words every OnePlan service shares, each defined once: data classes, plan sections,
-purposes and agencies.
+purposes, agencies and practitioners' roles.
 
-Services and integrators name these in events, consents and API bodies; nothing here belongs
-to one service. Roles (who a token's holder is) are the kit's (:mod:`oneplan_kit.access`),
-because only the HTTP edge reads them.
+Services and integrators name these in events, consents, tokens and API bodies; nothing here
+belongs to one service. The kit's access policies (:mod:`oneplan_kit.access`) and a
+service's own domain rules (who is shown a record) read the same roles.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from typing import Final
 __all__ = [
     "AGENCY_PATTERN",
     "KNOWN_AGENCIES",
+    "PRACTITIONER_ROLES",
     "Agency",
     "DataClass",
     "PlanSection",
     "Purpose",
+    "Role",
     "is_agency_name",
 ]
 
@@ -86,3 +88,23 @@ _AGENCY = re.compile(AGENCY_PATTERN)
 def is_agency_name(value: str) -> bool:
     """True when ``value`` is shaped like an agency name (known or an integrator's)."""
     return bool(_AGENCY.match(value))
+
+
+class Role(StrEnum):
+    """The roles a practitioner's token may carry (claim ``roles``)."""
+
+    CASEWORKER = "caseworker"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    PRACTITIONER = "practitioner"
+    SAFEGUARDING_LEAD = "safeguarding_lead"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
+    SENCO = "senco"
+    CLINICIAN = "clinician"
+    SOCIAL_WORKER = "social_worker"
+    TRANSPORT_OFFICER = "transport_officer"
+
+
+PRACTITIONER_ROLES: Final = frozenset(role.value for role in Role)
+"""Every known role: a non-family token reads a child's data only with one of them (a token
+with no role, or only unknown ones, reads nothing)."""

@@ -242,7 +242,7 @@ async def test_the_reader_follows_read_alls_order_a_batch_at_a_time_and_never_go
     async with engine.begin() as conn:
         taken = await conn.scalar(select(outbox.c.id).where(outbox.c.event_id == in_order[2]))
         assert taken is not None
-        await mark_published(conn, [taken])
+        await mark_published(conn, [(taken, 1)])
     rest = await read_to_the_end(reader)
     assert event_ids(rest) == in_order[3:]
 

@@ -28,6 +28,7 @@ from oneplan_kit.auth import CurrentPrincipal, Principal, TokenVerifier, issue_d
 from oneplan_kit.clock import NowDep, TodayDep
 from oneplan_kit.commands import Command, CommandDep, ReadDep
 from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
+from oneplan_kit.consistency import CONSISTENCY_HEADER, ReplicaDep
 from oneplan_kit.errors import (
     BadRequest,
     Conflict,
@@ -49,6 +50,7 @@ from oneplan_kit.service import EVERY_SERVICE, ServiceDefinition, Subscription, 
 from oneplan_kit.workers import WorkerContext
 
 __all__ = [
+    "CONSISTENCY_HEADER",
     "EVERY_SERVICE",
     "Allow",
     "Authenticated",
@@ -72,6 +74,7 @@ __all__ = [
     "Public",
     "ReadDep",
     "Reader",
+    "ReplicaDep",
     "Role",
     "Runtime",
     "RuntimeDep",

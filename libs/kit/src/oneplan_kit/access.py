@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any, Final
 from uuid import UUID
 
 from fastapi import Depends, Query, Request
 from starlette.routing import BaseRoute
 
-from oneplan_events.vocabulary import Agency, Purpose
+from oneplan_events.vocabulary import PRACTITIONER_ROLES, Agency, Purpose, Role
 from oneplan_kit.auth import CurrentPrincipal, Principal
 from oneplan_kit.errors import BadRequest, Forbidden, NotFound
 from oneplan_kit.routing import api_routes, dependency_calls
@@ -62,24 +61,6 @@ __all__ = [
     "undeclared_routes",
 ]
 
-
-class Role(StrEnum):
-    """The roles a practitioner's token may carry (claim ``roles``)."""
-
-    CASEWORKER = "caseworker"
-    MANAGER = "manager"
-    ADMIN = "admin"
-    PRACTITIONER = "practitioner"
-    SAFEGUARDING_LEAD = "safeguarding_lead"
-    DATA_PROTECTION_OFFICER = "data_protection_officer"
-    SENCO = "senco"
-    CLINICIAN = "clinician"
-    SOCIAL_WORKER = "social_worker"
-    TRANSPORT_OFFICER = "transport_officer"
-
-
-PRACTITIONER_ROLES: Final = frozenset(role.value for role in Role)
-"""Every known role: a non-family token reads a child's data only with one of them."""
 
 _SEND_STAFF_ROLES: Final = frozenset({Role.CASEWORKER, Role.MANAGER, Role.ADMIN})
 _SEND_MANAGER_ROLES: Final = frozenset({Role.MANAGER, Role.ADMIN})

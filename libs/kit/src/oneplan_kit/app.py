@@ -88,7 +88,7 @@ def create_app(
             f"Public, or an alias such as SendStaff); {'; '.join(missing)} declares no caller"
         )
     install_docs(app)
-    document_problems(app)
+    document_problems(app, consistency_tokens=definition.consistency_tokens)
     instrument_app(app)
     return app
 

@@ -35,6 +35,7 @@ from oneplan_events.decider import Aggregate, Outcome
 from oneplan_events.types import validation_now
 from oneplan_events.uow import UnitOfWork
 from oneplan_kit.auth import CurrentPrincipal, Principal
+from oneplan_kit.consistency import CONSISTENCY_HEADER, consistency_token
 from oneplan_kit.errors import etag_for
 from oneplan_kit.idempotency import IDEMPOTENCY_HEADER, Idempotency, claim
 from oneplan_kit.runtime import Runtime, RuntimeDep
@@ -114,7 +115,8 @@ class Command:
         location: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """Build the response, record it for the idempotency key, commit, return it."""
+        """Build the response, record it for the idempotency key, commit, return it (with
+        its consistency token, when the service gives them)."""
         if self.responded:
             raise RuntimeError("a command responds once")
         content = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
@@ -127,6 +129,9 @@ class Command:
         await self.idempotency.complete(self.uow, response)
         await self.uow.commit()
         self.responded = True
+        token = await consistency_token(self.runtime, self.uow.appended)
+        if token is not None:
+            response.headers[CONSISTENCY_HEADER] = token
         return response
 
 

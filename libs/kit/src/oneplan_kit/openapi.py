@@ -87,8 +87,9 @@ _DESCRIPTIONS: Final = {
 }
 
 
-def document_problems(app: FastAPI) -> None:
-    """Make ``app.openapi()`` describe the problem responses the kit sends."""
+def document_problems(app: FastAPI, *, consistency_tokens: bool = False) -> None:
+    """Make ``app.openapi()`` describe the problem responses the kit sends (and, for a
+    service giving them, the ``Consistency-Token`` header of its writes' answers)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -98,14 +99,14 @@ def document_problems(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            _rewrite(schema, app)
+            _rewrite(schema, app, consistency_tokens)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _rewrite(schema: dict[str, Any], app: FastAPI) -> None:
+def _rewrite(schema: dict[str, Any], app: FastAPI, consistency_tokens: bool) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(PROBLEM_SCHEMAS)
     for route in api_routes(app.routes):
@@ -115,6 +116,8 @@ def _rewrite(schema: dict[str, Any], app: FastAPI) -> None:
             operation = schema.get("paths", {}).get(route.path, {}).get(method.lower())
             if operation is not None:
                 _document(operation, route, method)
+                if consistency_tokens:
+                    _document_token(operation, route, method)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
 
@@ -149,6 +152,24 @@ def _document(operation: dict[str, Any], route: ApiRoute, method: str) -> None:
             "description": _DESCRIPTIONS[code],
             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": ref}}},
         }
+
+
+_TOKEN_HEADER: Final = {
+    "description": "The CONSENT stream sequence of this change, once published: send it as "
+    "the Consistency-Token header of a read at any service to be answered only after that "
+    "service has applied the change. Absent when the change could not be published within "
+    "2 s (it is committed and is published later) and on an idempotent replay.",
+    "schema": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
+}
+
+
+def _document_token(operation: dict[str, Any], route: ApiRoute, method: str) -> None:
+    calls = {_name(call) for call in dependency_calls(route.dependant)}
+    if "_command" not in calls or method == "GET":
+        return
+    for code, response in operation.get("responses", {}).items():
+        if code.startswith("2"):
+            response.setdefault("headers", {})["Consistency-Token"] = _TOKEN_HEADER
 
 
 def _dependants(dependant: Dependant) -> Iterator[Dependant]:

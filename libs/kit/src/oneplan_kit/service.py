@@ -112,6 +112,8 @@ class ServiceDefinition:
     Alembic environment). ``publishes=False`` for a service that only consumes.
     ``journey_step`` orders services as a child's journey crosses them (children 10, consent
     20, plans 30...; the demo loads data in that order, and ``oneplan dev`` starts them so).
+    ``consistency_tokens=True``: every write answers with a ``Consistency-Token`` once its
+    events are published (see :mod:`oneplan_kit.consistency`; the consent service's writes).
     """
 
     name: str
@@ -128,6 +130,7 @@ class ServiceDefinition:
     settings_cls: type[ServiceSettings] = ServiceSettings
     tables: MetaData | None = None
     uses_consent_replica: bool = False
+    consistency_tokens: bool = False
     publishes: bool = True
     partitions: int = DEFAULT_PARTITIONS
     migrations: str | Path | None = None

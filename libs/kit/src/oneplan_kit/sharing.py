@@ -22,23 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import Depends, Header
+from fastapi import Depends
 
 from oneplan_events.catalogue import register_disclosure_event
 from oneplan_events.uow import UnitOfWork
 from oneplan_events.vocabulary import DataClass
 from oneplan_kit.access import Reader
-from oneplan_kit.errors import BadRequest, Forbidden, ServiceUnavailable
+from oneplan_kit.consistency import ReplicaDep
+from oneplan_kit.errors import Forbidden
 from oneplan_kit.runtime import Runtime, RuntimeDep
 from oneplan_sharing import ConsentReplica, DecisionRequest
 
-__all__ = ["CONSISTENCY_HEADER", "Release", "Sharing", "SharingDep"]
-
-CONSISTENCY_HEADER: Final = "Consistency-Token"
-_CONSISTENCY_WAIT: Final = 2.0
+__all__ = ["Release", "Sharing", "SharingDep"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,34 +131,8 @@ class Sharing:
         return recorded
 
 
-async def _sharing(
-    runtime: RuntimeDep,
-    consistency_token: Annotated[
-        str | None,
-        Header(
-            alias=CONSISTENCY_HEADER,
-            description="The token a consent write returned: answer only once this "
-            "service's consent replica has applied that change (503 if it cannot within "
-            f"{_CONSISTENCY_WAIT:.0f} s).",
-            pattern=r"^[0-9]{1,18}$",
-        ),
-    ] = None,
-) -> Sharing:
-    replica = runtime.replica
-    if replica is None:
-        raise ServiceUnavailable("The consent decision point is not running; nothing is shared.")
-    if consistency_token is not None:
-        await _wait_for(replica, consistency_token)
+async def _sharing(runtime: RuntimeDep, replica: ReplicaDep) -> Sharing:
     return Sharing(runtime, replica)
-
-
-async def _wait_for(replica: ConsentReplica, token: str) -> Any:
-    if not token.isdigit():
-        raise BadRequest(f"{CONSISTENCY_HEADER} must be a CONSENT stream sequence.")
-    if not await replica.wait_until_applied(int(token), _CONSISTENCY_WAIT):
-        raise ServiceUnavailable(
-            f"The consent decision point has not yet applied change {token}; retry shortly."
-        )
 
 
 SharingDep = Annotated[Sharing, Depends(_sharing)]

@@ -91,6 +91,11 @@ class ConsentReplica:
         return None if proven is None else timedelta(seconds=time.monotonic() - proven)
 
     @property
+    def stream(self) -> str:
+        """The name of the stream it replicates."""
+        return self._stream
+
+    @property
     def applied_sequence(self) -> int:
         """The stream sequence of the last consent event applied."""
         return self._applied_seq

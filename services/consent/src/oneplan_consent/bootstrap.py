@@ -66,4 +66,5 @@ SERVICE = ServiceDefinition(
     subscriptions=[CHILD_FACTS, DISCLOSURES],
     workers=[EXPIRY_WORKER],
     uses_consent_replica=True,
+    consistency_tokens=True,
 )

@@ -254,8 +254,11 @@ async def test_duties_and_refusals_are_listed_for_practitioners(
     assert listed[1]["ended_at"] is not None
     assert listed[0]["record"]["lawful_basis"] == "children_and_families_act_2014_s23"
 
-    refusals = await client.get(f"/v1/children/{child_id}/refusals", headers=auth("school"))
+    # health has a part in the child (the duties name it); the school has none
+    refusals = await client.get(f"/v1/children/{child_id}/refusals", headers=auth("health"))
     assert refusals.status_code == 200, refusals.text
+    outsider = await client.get(f"/v1/children/{child_id}/refusals", headers=auth("school"))
+    assert outsider.status_code == 403, outsider.text
     assert [r["record"]["reason"] for r in refusals.json()] == [
         "asked again: still not needed",
         "not needed for transport",

@@ -356,7 +356,7 @@ async def test_consent_expires_without_anyone_acting(
     assert (await decide(client, auth, decision_body(child_id)))["permit"] is False
 
 
-async def test_disclosure_log_hides_enquiry_entries_from_the_family_only(
+async def test_disclosure_log_shows_enquiry_entries_only_to_the_lead_and_the_parties(
     client: httpx.AsyncClient,
     auth: Tokens,
     make_child: ChildMaker,
@@ -387,13 +387,18 @@ async def test_disclosure_log_hides_enquiry_entries_from_the_family_only(
     await publish(js, disclosure_envelope("children", seen_by_health))
     await publish(js, disclosure_envelope("children", under_enquiry))
 
-    practitioner = auth("send", ("caseworker",))
+    lead = auth("social_care", ("safeguarding_lead",))
     for _ in range(200):
-        log = await client.get(f"/v1/children/{child_id}/disclosures", headers=practitioner)
+        log = await client.get(f"/v1/children/{child_id}/disclosures", headers=lead)
         if len(log.json()) == 2:
             break
         await asyncio.sleep(0.05)
     assert len(log.json()) == 2
+    # the SEND team is not party to the override: its hidden entry is left out for it too
+    send = await client.get(
+        f"/v1/children/{child_id}/disclosures", headers=auth("send", ("caseworker",))
+    )
+    assert [d["disclosure_id"] for d in send.json()] == [str(seen_by_health.disclosure_id)]
     family = await client.get(
         f"/v1/children/{child_id}/disclosures", headers=auth("family", ("parent",), [child_id])
     )
@@ -411,6 +416,10 @@ async def test_disclosure_log_hides_enquiry_entries_from_the_family_only(
         f"/v1/children/{child_id}/disclosures", headers=auth("family", ("parent",), [child_id])
     )
     assert len(family.json()) == 2
+    send = await client.get(
+        f"/v1/children/{child_id}/disclosures", headers=auth("send", ("caseworker",))
+    )
+    assert len(send.json()) == 2
 
 
 async def test_concurrent_withdrawals_one_wins_the_other_is_a_conflict(

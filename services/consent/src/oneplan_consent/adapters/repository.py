@@ -26,6 +26,7 @@ from oneplan_consent.domain.aggregates import (
     REFUSAL,
     ConsentStatus,
 )
+from oneplan_consent.domain.record_visibility import Involvement, OverrideParties
 from oneplan_consent.domain.who_may_consent import ChildFacts, FamilyMember
 from oneplan_consent.events import (
     ConsentExpired,
@@ -189,6 +190,36 @@ async def disclosures_of(session: AsyncSession, child_id: UUID) -> Sequence[Disc
         .order_by(DisclosureRow.disclosed_at.desc())
     )
     return rows.all()
+
+
+async def involvement_of(session: AsyncSession, child_id: UUID) -> Involvement:
+    """Which agencies have a part in the child (see `record_visibility.Involvement`)."""
+    consents = await consents_of(session, child_id)
+    duties = await duties_of(session, child_id)
+    parties: set[str] = set()
+    for record in [row.record for row in consents] + [row.record for row in duties]:
+        parties.update(record["owner_agencies"], record["recipient_agencies"])
+    recorders = await session.scalars(
+        select(DisclosureRow.owner_agency).where(DisclosureRow.child_id == child_id).distinct()
+    )
+    overrides = await overrides_where(session, needs_review=None, child_id=child_id)
+    return Involvement(
+        child_id=child_id,
+        sharing_parties=frozenset(parties),
+        recorders=frozenset(recorders.all()),
+        overrides={row.override_id: override_parties(row) for row in overrides},
+    )
+
+
+def override_parties(row: OverrideRow) -> OverrideParties:
+    """Who is party to one override, and whether it hides (from its read model row)."""
+    return OverrideParties(
+        recipient_agencies=frozenset(row.record["recipient_agencies"]),
+        recorded_by_agency=row.record["recorded_by_agency"],
+        hide_from_family=row.hide_from_family,
+        ends_at=row.ends_at,
+        ended=row.ended_at is not None,
+    )
 
 
 async def add_disclosure(session: AsyncSession, service: str, event: DisclosureRecorded) -> None:

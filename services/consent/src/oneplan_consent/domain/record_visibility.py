@@ -32,6 +32,8 @@ from enum import Enum, StrEnum
 from typing import Final, Protocol
 from uuid import UUID
 
+from oneplan_events.vocabulary import PRACTITIONER_ROLES, Role
+
 __all__ = [
     "BASIS_OVERRIDE",
     "FAMILY_KINDS",
@@ -52,16 +54,7 @@ __all__ = [
     "may_see",
 ]
 
-SAFEGUARDING_LEAD: Final = "safeguarding_lead"
-#: The known practitioner roles; a non-family token with none of them sees nothing. The same
-#: tuple as `entrypoints.access.PRACTITIONER_ROLES` (a test keeps them equal).
-PRACTITIONER_ROLES: Final = (
-    "caseworker",
-    "manager",
-    "practitioner",
-    SAFEGUARDING_LEAD,
-    "data_protection_officer",
-)
+SAFEGUARDING_LEAD: Final = Role.SAFEGUARDING_LEAD.value
 #: Whose `safeguarding_lead` is "the safeguarding lead": the local authority's children's
 #: social care. Another agency's safeguarding lead is one of that agency's practitioners.
 SAFEGUARDING_LEAD_AGENCIES: Final = frozenset({"social_care"})

@@ -2,25 +2,42 @@
 
 Routes declare their callers with the kit's vocabulary (`oneplan_kit.access`); the rules here
 need the request's content or the record: a family user records a consent only as themself,
-withdraws only what they may, and asks the decision point only about their own children.
+withdraws only what they may, and asks the decision point only about their own children; and
+who is shown a child's consent records and disclosure entries
+(`domain.record_visibility`, the table in docs/consent-rules.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oneplan_consent.adapters import repository
+from oneplan_consent.domain.record_visibility import (
+    ChildAccess,
+    Entry,
+    Involvement,
+    RecordKind,
+    child_access,
+    has_practitioner_role,
+    may_see,
+)
 from oneplan_consent.domain.who_may_consent import ChildFacts, Issue
 from oneplan_consent.events import ConsentCapacity, ConsentGiver
+from oneplan_events.vocabulary import PRACTITIONER_ROLES
 from oneplan_kit import Forbidden, NotFound, Principal, Role, ValidationProblem
 
 __all__ = [
     "AskedSharing",
     "ensure_family_records_as_themself",
     "ensure_may_ask_about",
+    "ensure_may_list",
     "ensure_may_see_child",
+    "ensure_may_see_record",
     "ensure_may_withdraw",
     "refused",
 ]
@@ -31,6 +48,49 @@ def ensure_may_see_child(principal: Principal, child_id: UUID) -> None:
     know about); practitioners are checked by the route's declared principal."""
     if principal.is_family and child_id not in principal.children:
         raise NotFound(f"No child {child_id}.")
+
+
+async def ensure_may_list(
+    session: AsyncSession, principal: Principal, child_id: UUID, kind: RecordKind
+) -> Involvement:
+    """May the caller list the child's records of ``kind``? The child's involvement, to filter
+    the entries with `record_visibility.may_see`; 403, or 404 for another family's child,
+    when not."""
+    involvement = await repository.involvement_of(session, child_id)
+    match child_access(principal, involvement, kind):
+        case ChildAccess.LIST:
+            return involvement
+        case ChildAccess.NOT_FOUND:
+            raise NotFound(f"No child {child_id}.")
+        case ChildAccess.FORBIDDEN:
+            raise Forbidden(_why_not_listed(principal, child_id, kind))
+
+
+async def ensure_may_see_record(
+    session: AsyncSession,
+    principal: Principal,
+    child_id: UUID,
+    entry: Entry,
+    now: datetime,
+    record_id: UUID,
+) -> None:
+    """A single record read by id: 404 unless the caller is shown it (not theirs to know)."""
+    involvement = await repository.involvement_of(session, child_id)
+    if not may_see(principal, involvement, entry, now):
+        raise NotFound(f"No {entry.kind.value} {record_id}.")
+
+
+def _why_not_listed(principal: Principal, child_id: UUID, kind: RecordKind) -> str:
+    if principal.is_family:
+        return f"A child's {kind.value} records are practitioners' records."
+    if not has_practitioner_role(principal):
+        return "This needs a practitioner role: " + ", ".join(sorted(PRACTITIONER_ROLES)) + "."
+    return (
+        f"Your agency {principal.agency!r} has no part in child {child_id}: its consent "
+        "records are shown to the SEND team, the safeguarding lead, and agencies that are "
+        "owner or recipient of a consent, duty or override about the child or recorded "
+        "something disclosed about it."
+    )
 
 
 def _sub_id(principal: Principal) -> UUID | None:

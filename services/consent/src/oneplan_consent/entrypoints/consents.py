@@ -10,10 +10,13 @@ from oneplan_consent.adapters import repository
 from oneplan_consent.adapters.tables import ConsentRow
 from oneplan_consent.config import ConsentSettings
 from oneplan_consent.domain.commands import Actor
+from oneplan_consent.domain.record_visibility import Entry, RecordKind
 from oneplan_consent.domain.who_may_consent import ConsentRequest
 from oneplan_consent.entrypoints.access import (
     ensure_family_records_as_themself,
+    ensure_may_list,
     ensure_may_see_child,
+    ensure_may_see_record,
     ensure_may_withdraw,
 )
 from oneplan_consent.entrypoints.schemas import ConsentIn, ConsentOut, WithdrawalIn
@@ -25,6 +28,7 @@ from oneplan_kit import (
     CommandDep,
     FamilyOrPractitioner,
     NotFound,
+    NowDep,
     Principal,
     ReadDep,
     Runtime,
@@ -102,15 +106,19 @@ async def _row(uow: UnitOfWork, consent_id: UUID) -> ConsentRow:
     summary="The child's consents, newest first",
 )
 async def list_consents(child_id: UUID, caller: Caller, uow: ReadDep) -> list[ConsentOut]:
-    """The family sees its own child's consents; practitioners any child's."""
+    """The family sees its own child's consents; the SEND team and the safeguarding lead any
+    child's; another agency those of a child it has a part in (docs/consent-rules.md)."""
+    await ensure_may_list(uow.session, caller, child_id, RecordKind.CONSENT)
     return [ConsentOut.of(row) for row in await repository.consents_of(uow.session, child_id)]
 
 
 @router.get("/consents/{consent_id}", response_model=ConsentOut, summary="One consent")
-async def get_consent(consent_id: UUID, caller: FamilyOrPractitioner, uow: ReadDep) -> ConsentOut:
+async def get_consent(
+    consent_id: UUID, caller: FamilyOrPractitioner, uow: ReadDep, now: NowDep
+) -> ConsentOut:
     """404 for a consent that does not exist or is not the caller's to see."""
     row = await _row(uow, consent_id)
-    ensure_may_see_child(caller, row.child_id)
+    await ensure_may_see_record(uow.session, caller, row.child_id, Entry.consent(), now, consent_id)
     return ConsentOut.of(row)
 
 

@@ -8,11 +8,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from oneplan_consent.adapters import repository
-from oneplan_consent.adapters.tables import DisclosureRow, OverrideRow
-from oneplan_consent.entrypoints.access import AskedSharing, ensure_may_ask_about
+from oneplan_consent.domain.record_visibility import Entry, RecordKind, may_see
+from oneplan_consent.entrypoints.access import (
+    AskedSharing,
+    ensure_may_ask_about,
+    ensure_may_list,
+)
 from oneplan_consent.entrypoints.schemas import DecisionIn, DecisionOut, DisclosureOut
 from oneplan_kit import (
     BadRequest,
@@ -20,8 +23,7 @@ from oneplan_kit import (
     FamilyOrPractitioner,
     NowDep,
     ReadDep,
-    RuntimeDep,
-    ServiceUnavailable,
+    ReplicaDep,
 )
 from oneplan_sharing import ConsentReplica, DecisionRequest
 
@@ -60,7 +62,7 @@ async def decide(
     body: DecisionIn | list[DecisionIn] = Body(),  # noqa: B008 - FastAPI's declaration idiom
     *,
     principal: FamilyOrPractitioner,
-    runtime: RuntimeDep,
+    replica: ReplicaDep,
     now: NowDep,
 ) -> JSONResponse:
     """Decided by the same rules every service embeds; a stale replica denies (fail closed).
@@ -75,9 +77,6 @@ async def decide(
         principal,
         [AskedSharing(i.child_id, i.owner_agency, i.recipient_agency) for i in items],
     )
-    replica = runtime.replica
-    if replica is None:
-        raise ServiceUnavailable("The consent replica is not running.")
     # Why a JSONResponse: this is the hot endpoint (p99 < 10 ms at 500/s); the answer is
     # built from plain values, so FastAPI's re-validation of the response model is skipped.
     answers = [_decide(replica, item, now) for item in items]
@@ -92,23 +91,14 @@ async def decide(
 async def list_disclosures(
     child_id: UUID, principal: Caller, uow: ReadDep, now: NowDep
 ) -> list[DisclosureOut]:
-    """The family sees every entry except those made under an active override that hides
-    them from the family while a safeguarding enquiry runs; practitioners see all."""
+    """Every entry the caller is shown (docs/consent-rules.md): the family all but those
+    made under an override that hides them while a safeguarding enquiry runs; the SEND team
+    and agencies with a part in the child all but the hidden ones of overrides they are not
+    party to; the children's social care safeguarding lead all."""
+    involvement = await ensure_may_list(uow.session, principal, child_id, RecordKind.DISCLOSURE)
     rows = await repository.disclosures_of(uow.session, child_id)
-    if principal.is_family:
-        hidden = await _hidden_overrides(uow.session, child_id, now)
-        rows = [row for row in rows if not _hidden(row, hidden)]
-    return [DisclosureOut.of(row) for row in rows]
-
-
-async def _hidden_overrides(session: AsyncSession, child_id: UUID, now: datetime) -> set[UUID]:
-    rows = await repository.overrides_where(session, needs_review=None, child_id=child_id)
-    return {row.override_id for row in rows if _hides(row, now)}
-
-
-def _hides(row: OverrideRow, now: datetime) -> bool:
-    return row.hide_from_family and row.ended_at is None and now < row.ends_at
-
-
-def _hidden(row: DisclosureRow, hidden: set[UUID]) -> bool:
-    return row.basis == "override" and row.reference_id in hidden
+    return [
+        DisclosureOut.of(row)
+        for row in rows
+        if may_see(principal, involvement, Entry.disclosure(row.basis, row.reference_id), now)
+    ]

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Response
 from oneplan_consent.adapters import repository
 from oneplan_consent.adapters.tables import DutyRow, OverrideRow, RefusalRow
 from oneplan_consent.domain.commands import RecordDuty, RecordOverride, RecordRefusal
+from oneplan_consent.domain.record_visibility import Entry, Involvement, RecordKind, may_see
+from oneplan_consent.entrypoints.access import ensure_may_list
 from oneplan_consent.entrypoints.consents import actor_of, consent_settings
 from oneplan_consent.entrypoints.schemas import (
     DutyIn,
@@ -24,6 +26,7 @@ from oneplan_consent.entrypoints.schemas import (
 from oneplan_consent.service_layer import handlers
 from oneplan_events.uow import UnitOfWork
 from oneplan_kit import (
+    Caller,
     CommandDep,
     NotFound,
     NowDep,
@@ -88,11 +91,22 @@ async def list_overrides(
     needs_review: Annotated[bool | None, Query()] = None,
     child_id: Annotated[UUID | None, Query()] = None,
 ) -> list[OverrideOut]:
-    """Filter with `needs_review=true` for the review queue, `child_id` for one child."""
+    """Filter with `needs_review=true` for the review queue, `child_id` for one child. Only
+    the overrides the caller is shown (docs/consent-rules.md): the children's social care
+    safeguarding lead sees every one; another agency's lead those of the children it has a
+    part in, the hiding ones only when its agency is party to them."""
     rows = await repository.overrides_where(
         uow.session, needs_review=needs_review, child_id=child_id
     )
-    return [OverrideOut.of(row, now) for row in rows]
+    involvements: dict[UUID, Involvement] = {}
+    for row in rows:
+        if row.child_id not in involvements:
+            involvements[row.child_id] = await repository.involvement_of(uow.session, row.child_id)
+    return [
+        OverrideOut.of(row, now)
+        for row in rows
+        if may_see(caller, involvements[row.child_id], Entry.override(row.override_id), now)
+    ]
 
 
 @router.post(
@@ -206,9 +220,11 @@ async def end_duty(
     summary="The child's statutory duties to share, newest first (practitioners)",
 )
 async def list_duties(
-    child_id: UUID, caller: Practitioner, uow: ReadDep, now: NowDep
+    child_id: UUID, caller: Caller, uow: ReadDep, now: NowDep
 ) -> list[DutyOut]:
-    """Ended duties included (`ended_at`); `active` says whether the duty permits now."""
+    """Ended duties included (`ended_at`); `active` says whether the duty permits now. For
+    the SEND team, the safeguarding lead and agencies with a part in the child."""
+    await ensure_may_list(uow.session, caller, child_id, RecordKind.DUTY)
     return [DutyOut.of(row, now) for row in await repository.duties_of(uow.session, child_id)]
 
 
@@ -217,6 +233,8 @@ async def list_duties(
     response_model=list[RefusalOut],
     summary="The child's recorded decisions not to share, newest first (practitioners)",
 )
-async def list_refusals(child_id: UUID, caller: Practitioner, uow: ReadDep) -> list[RefusalOut]:
-    """Each with who decided, for which sharing, and why (in `record`)."""
+async def list_refusals(child_id: UUID, caller: Caller, uow: ReadDep) -> list[RefusalOut]:
+    """Each with who decided, for which sharing, and why (in `record`). For the SEND team,
+    the safeguarding lead and agencies with a part in the child."""
+    await ensure_may_list(uow.session, caller, child_id, RecordKind.REFUSAL)
     return [RefusalOut.of(row) for row in await repository.refusals_of(uow.session, child_id)]
