@@ -9,6 +9,7 @@
     oneplan deadletters replay SERVICE ID
     oneplan generate
     oneplan check-generated
+    oneplan new-service NAME [--port N] [--title TEXT]
 
 Exit codes: 0 success, 1 the work failed (a service died, a step failed), 2 bad usage or a
 missing prerequisite (the message says what to do).
@@ -325,6 +326,18 @@ def _check_generated(args: argparse.Namespace, out: TextIO) -> int:
     return FAILURE
 
 
+def _new_service(args: argparse.Namespace, out: TextIO) -> int:
+    from oneplan_kit.scaffold import ScaffoldError, new_service
+
+    try:
+        new_service(
+            find_root(), args.name, installed_services(), out, port=args.port, title=args.title
+        )
+    except ScaffoldError as error:
+        raise CommandError(str(error)) from error
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``oneplan`` command."""
     parser = argparse.ArgumentParser(
@@ -420,6 +433,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a generated file differs from what the installed services generate",
     )
     check.set_defaults(handler=_check_generated)
+
+    scaffold = commands.add_parser(
+        "new-service", help="scaffold services/NAME in the house shape, lock, sync, generate"
+    )
+    scaffold.add_argument("name", metavar="NAME", help="a lower-case identifier, e.g. housing")
+    scaffold.add_argument(
+        "--port", type=int, metavar="N", help="its HTTP port (default: the next free from 8008)"
+    )
+    scaffold.add_argument("--title", metavar="TEXT", help='default "OnePlan NAME"')
+    scaffold.set_defaults(handler=_new_service)
 
     return parser
 
