@@ -10,6 +10,7 @@ scaffolds one; ``docs/service-kit.md`` walks through it.
 """
 
 from oneplan_kit.access import (
+    AgencyStaff,
     Allow,
     Authenticated,
     Caller,
@@ -50,6 +51,7 @@ from oneplan_kit.workers import WorkerContext
 
 __all__ = [
     "EVERY_SERVICE",
+    "AgencyStaff",
     "Allow",
     "Authenticated",
     "BadRequest",
