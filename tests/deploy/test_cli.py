@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -17,6 +18,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from oneplan_events.catalogue import Catalogue
+from oneplan_kit import ServiceDefinition
 from oneplan_kit.cli import main
 from oneplan_kit.demo import DemoContext, DemoError, check_reachable, demo_step
 from oneplan_kit.dev import (
@@ -48,12 +51,6 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out=out), out.getvalue()
-
-
-def make_service(root: Path, name: str, body: str = "def create_app(): ...\n") -> None:
-    api = root / "services" / name / "src" / f"oneplan_{name}" / "entrypoints" / "api.py"
-    api.parent.mkdir(parents=True)
-    api.write_text(body)
 
 
 def test_token_is_signed_with_the_development_key(checkout: Path) -> None:
@@ -112,18 +109,33 @@ def test_unknown_service_is_a_usage_error(
     assert "no service 'nosuchservice' is installed" in capsys.readouterr().err
 
 
-def test_services_are_discovered_in_journey_order(tmp_path: Path) -> None:
-    for name in ("zeta", "transport", "children"):
-        make_service(tmp_path, name)
-    make_service(tmp_path, "noapp", body="app = None\n")
-    (tmp_path / "services" / "docs-only").mkdir()
-    found = [(s.name, s.port) for s in discover_services(tmp_path)]
+def test_services_are_discovered_in_journey_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    catalogue = Catalogue()
+    installed = {
+        name: ServiceDefinition(
+            name=name, title=name, port=port, catalogue=catalogue, journey_step=step
+        )
+        for name, port, step in (
+            ("zeta", 8010, 100),
+            ("transport", 8006, 60),
+            ("children", 8001, 10),
+        )
+    }
+    monkeypatch.setattr("oneplan_kit.dev.installed_services", lambda: installed)
+    found = [(s.name, s.port) for s in discover_services()]
     assert found == [("children", 8001), ("transport", 8006), ("zeta", 8010)]
-    assert [s.port for s in discover_services(tmp_path, port_offset=100)] == [8101, 8106, 8110]
+    assert [s.port for s in discover_services(port_offset=100)] == [8101, 8106, 8110]
+    installed["again"] = dataclasses.replace(installed["zeta"], name="again")
+    with pytest.raises(DevError, match="both want port 8010"):
+        discover_services()
+
+
+def test_the_installed_services_are_found_through_their_entry_points() -> None:
+    assert [s.name for s in discover_services()][:2] == ["children", "consent"]
 
 
 def test_every_service_gets_its_own_database(tmp_path: Path) -> None:
-    services = discover_services(ROOT)
+    services = discover_services()
     sqlite = service_database_urls(services, tmp_path, None)
     assert sqlite["children"] == f"sqlite+aiosqlite:///{tmp_path}/var/children.db"
     pg = service_database_urls(services, tmp_path, "postgresql://u:secret@db:5432/postgres")
@@ -158,7 +170,7 @@ def test_missing_nats_server_says_what_is_missing(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_banner_shows_a_call_that_needs_the_token() -> None:
-    services = discover_services(ROOT)
+    services = discover_services()
     printed = banner(services, "nats://127.0.0.1:4223", "TKN", "SQLite under ./var")
     curl = next(line for line in printed.splitlines() if "curl" in line)
     assert '-H "Authorization: Bearer $TOKEN"' in curl

@@ -44,7 +44,7 @@ class Runner:
     def __init__(self, process: asyncio.subprocess.Process, root: Path, offset: int) -> None:
         self.process = process
         self.root = root
-        self.services: list[ServiceInfo] = discover_services(ROOT, offset)
+        self.services: list[ServiceInfo] = discover_services(offset)
         self.lines: list[str] = []
         self.offset = offset
         self.pump = asyncio.create_task(self._read())
@@ -242,7 +242,7 @@ async def test_a_service_that_is_not_ready_in_time_is_named(tmp_path: Path) -> N
     code, output = await oneplan(
         tmp_path, "dev", "--port-offset", str(offset), "--ready-timeout", "0.1"
     )
-    services = discover_services(ROOT, offset)
+    services = discover_services(offset)
     assert code == 1, output
     assert f"not ready after 0s: {services[0].name}" in output
     assert f"{services[0].name} (" in output  # its last /readyz answer and log lines follow

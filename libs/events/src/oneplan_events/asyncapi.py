@@ -2,10 +2,10 @@
 
 Each installed service contributes what it publishes (a ``send`` operation per event type,
 with its full schema) and what it reads (a ``receive`` operation per foreign event type), so
-the document shows who depends on what. ``oneplan asyncapi`` writes ``docs/asyncapi.yaml``
-from the installed services; ``--check`` exits 1 when the committed file differs. The output
-is deterministic (types sorted, no timestamps), so the file only changes when the contract
-does.
+the document shows who depends on what. ``oneplan generate`` writes ``docs/asyncapi.yaml``
+from the installed services (``oneplan_kit.deployment``); ``oneplan check-generated`` exits 1
+when the committed file differs. The output is deterministic (types sorted, no timestamps),
+so the file only changes when the contract does.
 """
 
 from __future__ import annotations

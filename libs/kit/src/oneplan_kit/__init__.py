@@ -10,6 +10,7 @@ scaffolds one; ``docs/service-kit.md`` walks through it.
 """
 
 from oneplan_kit.access import (
+    AgencyStaff,
     Allow,
     Authenticated,
     Caller,
@@ -52,6 +53,7 @@ from oneplan_kit.workers import WorkerContext
 __all__ = [
     "CONSISTENCY_HEADER",
     "EVERY_SERVICE",
+    "AgencyStaff",
     "Allow",
     "Authenticated",
     "BadRequest",

@@ -36,6 +36,7 @@ from oneplan_kit.routing import api_routes, dependency_calls
 
 __all__ = [
     "ADMIN",
+    "AGENCY_STAFF",
     "AUTHENTICATED",
     "FAMILY",
     "FAMILY_OF_CHILD",
@@ -44,6 +45,7 @@ __all__ = [
     "SAFEGUARDING_LEAD",
     "SEND_MANAGER",
     "SEND_STAFF",
+    "AgencyStaff",
     "Allow",
     "Authenticated",
     "Caller",
@@ -146,6 +148,20 @@ def _send_manager(principal: Principal, _: Request) -> Refusal | None:
     )
 
 
+def _agency_staff(principal: Principal, request: Request) -> Refusal | None:
+    owner = request.app.state.definition.owner_agency
+    if (
+        owner is not None
+        and not principal.is_family
+        and principal.agency == owner
+        and principal.has_role(*PRACTITIONER_ROLES)
+    ):
+        return None
+    agency = f"agency {owner}" if owner else "the service's own agency (it names none)"
+    needs = f"a practitioner of {agency} with a known role"
+    return Refusal(f"This needs {needs}.", needs=needs)
+
+
 def _safeguarding_lead(principal: Principal, _: Request) -> Refusal | None:
     if not principal.is_family and principal.has_role(Role.SAFEGUARDING_LEAD):
         return None
@@ -189,6 +205,9 @@ PRACTITIONER: Final = Policy(
 )
 SEND_STAFF: Final = Policy("send_staff", _send_staff, "SEND team staff")
 SEND_MANAGER: Final = Policy("send_manager", _send_manager, "a SEND team manager")
+AGENCY_STAFF: Final = Policy(
+    "agency_staff", _agency_staff, "a practitioner of the agency that owns the service's records"
+)
 SAFEGUARDING_LEAD: Final = Policy("safeguarding_lead", _safeguarding_lead, "a safeguarding lead")
 ADMIN: Final = Policy("admin", _admin, "an administrator")
 FAMILY: Final = Policy("family", _family, "a family member or young person")
@@ -230,6 +249,9 @@ FamilyOrPractitioner = Annotated[Principal, Allow(PRACTITIONER | FAMILY)]
 """Any family token (its children checked by the route), or a practitioner with a known role."""
 SendStaff = Annotated[Principal, Allow(SEND_STAFF)]
 SendManager = Annotated[Principal, Allow(SEND_MANAGER)]
+AgencyStaff = Annotated[Principal, Allow(AGENCY_STAFF)]
+"""A practitioner (with a known role) of the service's own agency, its definition's
+``owner_agency``: who records the agency's data."""
 SafeguardingLead = Annotated[Principal, Allow(SAFEGUARDING_LEAD)]
 
 

@@ -7,6 +7,9 @@
     oneplan republish SERVICE [--after-position TX:POSITION] [--nats-url URL]
     oneplan deadletters list SERVICE [--consumer NAME] [--all]
     oneplan deadletters replay SERVICE ID
+    oneplan generate
+    oneplan check-generated
+    oneplan new-service NAME [--port N] [--title TEXT]
 
 Exit codes: 0 success, 1 the work failed (a service died, a step failed), 2 bad usage or a
 missing prerequisite (the message says what to do).
@@ -30,7 +33,7 @@ from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
 from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.demo import DEFAULT_BASE_URL_TEMPLATE, DemoError, run_demo
 from oneplan_kit.dev import DevError, DevOptions, discover_services, find_root, run_dev
-from oneplan_kit.service import ServiceDefinition
+from oneplan_kit.service import ServiceDefinition, installed_services
 from oneplan_kit.service import load_service as installed_service
 
 if TYPE_CHECKING:
@@ -277,6 +280,64 @@ async def _request_replay(service: str, letter_id: int, out: TextIO) -> None:
     )
 
 
+def _installed() -> list[ServiceDefinition]:
+    services = list(installed_services().values())
+    if not services:
+        raise CommandError(
+            "no services are installed (a service is a package under services/ with an "
+            "`oneplan.services` entry point; run `uv sync --all-packages`)"
+        )
+    return services
+
+
+def _generate(args: argparse.Namespace, out: TextIO) -> int:
+    from oneplan_kit.deployment import generated_files, write_files
+
+    services = _installed()
+    changed = write_files(find_root(), services)
+    for generated in generated_files(services):
+        state = "written" if generated.path in changed else "up to date"
+        out.write(f"{generated.path}: {state}\n")
+    return 0
+
+
+_DIFF_LINES = 30
+
+
+def _check_generated(args: argparse.Namespace, out: TextIO) -> int:
+    from oneplan_kit.deployment import stale_files
+
+    services = _installed()
+    stale = stale_files(find_root(), services)
+    names = ", ".join(s.name for s in services)
+    if not stale:
+        out.write(f"every generated file matches the installed services ({names})\n")
+        return 0
+    for path, diff in stale.items():
+        out.write(f"{path} differs from what the installed services ({names}) generate:\n")
+        shown = diff[:_DIFF_LINES]
+        out.write("".join(f"    {line}\n" for line in shown))
+        if len(diff) > len(shown):
+            out.write(f"    ... ({len(diff) - len(shown)} more diff lines)\n")
+    out.write(
+        f"{len(stale)} generated file(s) out of date: run `./oneplan generate` (after "
+        "`uv sync --all-packages` when a service was added) and commit the result\n"
+    )
+    return FAILURE
+
+
+def _new_service(args: argparse.Namespace, out: TextIO) -> int:
+    from oneplan_kit.scaffold import ScaffoldError, new_service
+
+    try:
+        new_service(
+            find_root(), args.name, installed_services(), out, port=args.port, title=args.title
+        )
+    except ScaffoldError as error:
+        raise CommandError(str(error)) from error
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``oneplan`` command."""
     parser = argparse.ArgumentParser(
@@ -361,6 +422,27 @@ def build_parser() -> argparse.ArgumentParser:
     dead_replay.add_argument("service", metavar="SERVICE")
     dead_replay.add_argument("id", type=int, metavar="ID")
     dead.set_defaults(handler=_deadletters)
+
+    generate = commands.add_parser(
+        "generate",
+        help="write the deployment files and docs/asyncapi.yaml from the installed services",
+    )
+    generate.set_defaults(handler=_generate)
+    check = commands.add_parser(
+        "check-generated",
+        help="exit 1 when a generated file differs from what the installed services generate",
+    )
+    check.set_defaults(handler=_check_generated)
+
+    scaffold = commands.add_parser(
+        "new-service", help="scaffold services/NAME in the house shape, lock, sync, generate"
+    )
+    scaffold.add_argument("name", metavar="NAME", help="a lower-case identifier, e.g. housing")
+    scaffold.add_argument(
+        "--port", type=int, metavar="N", help="its HTTP port (default: the next free from 8008)"
+    )
+    scaffold.add_argument("--title", metavar="TEXT", help='default "OnePlan NAME"')
+    scaffold.set_defaults(handler=_new_service)
 
     return parser
 

@@ -68,9 +68,10 @@ async def published_sequence(
     deadline = time.monotonic() + within
     while True:
         async with runtime.engine.connect() as conn:
-            sequences = (await conn.execute(query)).scalars().all()
-        if len(sequences) == len(ids) and all(seq is not None for seq in sequences):
-            return max(seq for seq in sequences if seq is not None)
+            sequences: list[int | None] = list((await conn.execute(query)).scalars())
+        published = [seq for seq in sequences if seq is not None]
+        if len(published) == len(ids):
+            return max(published)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
