@@ -29,5 +29,6 @@ WORKDIR /app
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=5 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=3)"]
-# exec: uvicorn is PID 1 and gets the SIGTERM that `docker stop` sends, for a graceful shutdown.
-CMD ["sh", "-c", "exec uvicorn \"oneplan_${SERVICE}.entrypoints.api:create_app\" --factory --host 0.0.0.0 --port 8000 --proxy-headers --timeout-graceful-shutdown 10"]
+# exec: the service (uvicorn inside, JSON logs from the first line) is PID 1 and gets the
+# SIGTERM that `docker stop` sends, for a graceful shutdown.
+CMD ["sh", "-c", "exec python -m oneplan_kit.serve \"${SERVICE}\" --host 0.0.0.0 --port 8000 --proxy-headers --graceful-shutdown 10"]

@@ -30,6 +30,7 @@ from oneplan_kit.dev import (
     ensure_nats_server,
     service_database_urls,
 )
+from oneplan_kit.serve import main as serve
 from oneplan_testkit.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,3 +213,12 @@ def test_a_package_without_a_demo_module_is_skipped_but_a_missing_package_is_not
     assert demo_step("sharing") is None  # oneplan_sharing is installed and has no demo
     with pytest.raises(DemoError, match="oneplan_nosuchservice is not installed"):
         demo_step("nosuchservice")
+
+
+def test_serve_names_the_installed_services_when_asked_for_another(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert serve(["nosuchservice"]) == 2
+    error = capsys.readouterr().err
+    assert "no service 'nosuchservice' is installed" in error
+    assert "children" in error

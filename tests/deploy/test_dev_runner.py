@@ -149,16 +149,40 @@ def nats_port(runner: Runner) -> int:
 
 
 def service_pid(port: int) -> int:
-    """The uvicorn process serving ``port`` (found in /proc, as `ps` would)."""
+    """The service process serving ``port`` (``-m oneplan_kit.serve``, found in /proc, as
+    `ps` would)."""
     wanted = ["--port", str(port)]
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
             argv = (entry / "cmdline").read_bytes().decode().split("\0")
-            if "uvicorn" in argv and any(argv[i : i + 2] == wanted for i in range(len(argv))):
+            if "oneplan_kit.serve" in argv and any(
+                argv[i : i + 2] == wanted for i in range(len(argv))
+            ):
                 return int(entry.name)
-    raise AssertionError(f"no uvicorn process on port {port}")
+    raise AssertionError(f"no service process on port {port}")
+
+
+def assert_a_quiet_start(runner: Runner) -> None:
+    """What a newcomer reads on a normal start: every service's own port, structured lines
+    only, no health probes, no retries of things that are merely not there yet."""
+    for service in runner.services:
+        assert f"{service.name} ready on port {service.port}" in runner.output
+    lines = runner.output.splitlines()
+    service_lines = [
+        line.split(" | ", 1)[1]
+        for line in lines
+        if " | " in line and line.split(" | ", 1)[0].strip() in {s.name for s in runner.services}
+    ]
+    assert service_lines
+    unstructured = [line for line in service_lines if re.match(r"^[A-Z]+:\s", line)]
+    assert not unstructured, unstructured[:5]
+    for noise in ("GET /readyz", "GET /healthz", "cannot reach JetStream", "Context impl"):
+        assert noise not in runner.output, noise
+    assert "JETSTREAM" not in runner.output  # nats-server's banner is in its own log file
+    waiting = [line for line in service_lines if "does not exist yet" in line]
+    assert len(waiting) <= len(runner.services), waiting
 
 
 async def test_dev_runs_every_service_then_stops_on_ctrl_c(
@@ -180,6 +204,7 @@ async def test_dev_runs_every_service_then_stops_on_ctrl_c(
             assert authorised.status_code not in (401, 403), authorised.text
         own_nats = nats_port(runner)
         assert own_nats != 4222  # its own server, never the machine's
+        assert_a_quiet_start(runner)
 
         code, demo = await oneplan(tmp_path, "demo", "--port-offset", str(runner.offset))
         assert code == 0, demo

@@ -250,3 +250,22 @@ async def test_a_stream_recreated_while_resubscribing_rebuilds(
         assert applied == [1, 1]  # the new stream read from its start
         assert not replica.decide(REQUEST).permit  # the old stream's consent is forgotten
     assert "was recreated" in caplog.text
+
+
+async def test_waiting_for_a_stream_is_said_once_not_every_tick(
+    js: JetStreamContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    replica = ConsentReplica(
+        js,
+        stream="CONSENT_QUIET",
+        max_staleness=timedelta(seconds=1),
+        probe_interval=timedelta(seconds=0.02),
+    )
+    with caplog.at_level(logging.INFO, logger="oneplan_sharing.replica"):
+        async with running(replica):
+            await asyncio.sleep(0.5)  # some twenty ticks
+            await js.add_stream(name="CONSENT_QUIET", subjects=["quiet.consent.>"])
+            await eventually(lambda: replica.ready)
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("does not exist yet" in m for m in messages) == 1, messages
+    assert any("reached stream CONSENT_QUIET again" in m for m in messages)

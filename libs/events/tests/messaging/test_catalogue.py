@@ -122,12 +122,16 @@ def test_a_generic_family_of_another_service_is_read_not_published() -> None:
     plans = Catalogue("plans")
     event = plans.decode("oneplan.referrals.contribution.submitted", 1, contribution())
     assert isinstance(event, ContributionSubmitted)
+    # read, but not declared: plans' contract lists no reader it never named
+    assert plans.info("oneplan.referrals.contribution.revised").declared is False
+    assert plans.readers() == []
+    assert plans.published() == []
+    register_contribution_events("referrals", plans)
     assert [info.name for info in plans.readers()] == [
         "oneplan.referrals.contribution.revised",
         "oneplan.referrals.contribution.submitted",
         "oneplan.referrals.contribution.withdrawn",
     ]
-    assert plans.published() == []
     # The same class as the referrals service's own catalogue uses: isinstance holds.
     referrals = Catalogue("referrals")
     model = register_contribution_events("referrals", referrals).submitted
@@ -298,3 +302,19 @@ def test_decode_envelope_refuses_a_mismatched_dataclass() -> None:
 
 def _fields(envelope: Envelope) -> dict[str, Any]:
     return {name: getattr(envelope, name) for name in Envelope.__dataclass_fields__}
+
+
+def test_a_generic_type_met_while_decoding_is_read_but_not_declared() -> None:
+    """A follower of every service decodes disclosures of services it never named; the
+    service's contract (AsyncAPI) lists only what it declares, however long it has run."""
+    catalogue = Catalogue("auditor")
+    register_disclosure_event("school", catalogue)
+    assert [t.name for t in catalogue.readers()] == ["oneplan.school.disclosure.recorded"]
+    met = catalogue.info("oneplan.transport.disclosure.recorded")
+    assert not met.declared
+    assert [t.name for t in catalogue.readers()] == ["oneplan.school.disclosure.recorded"]
+    register_disclosure_event("transport", catalogue)  # declared after all
+    assert [t.name for t in catalogue.readers()] == [
+        "oneplan.school.disclosure.recorded",
+        "oneplan.transport.disclosure.recorded",
+    ]

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import importlib.metadata
+import json
 import os
 import signal
 import socket
@@ -234,9 +235,10 @@ class ManagedProcess:
     async def _pump(self) -> None:
         assert self.process.stdout is not None
         while line := await self.process.stdout.readline():
-            text = line.decode("utf-8", "replace").rstrip()
+            text = readable(line.decode("utf-8", "replace").rstrip())
             self.tail.append(text)
-            self.out.write(f"{self.name:<{self.width}} | {text}\n")
+            prefix = f"{self.name:<{self.width}} | "
+            self.out.write(prefix + text.replace("\n", "\n" + prefix) + "\n")
             self.out.flush()
 
     @property
@@ -260,6 +262,24 @@ class ManagedProcess:
             await self.pump
 
 
+def readable(line: str) -> str:
+    """A service's JSON log line as a person reads it in a terminal (``LEVEL logger:
+    message``, then the exception); any other line as it is. The services log JSON, for
+    collectors; ``oneplan dev`` shows the same records, shorter."""
+    if not line.startswith("{"):
+        return line
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(entry, dict) or "message" not in entry or "level" not in entry:
+        return line
+    text = f"{entry['level']:<7} {entry.get('logger', '')}: {entry['message']}"
+    if entry.get("exception"):
+        text += "\n" + str(entry["exception"]).rstrip()
+    return text
+
+
 def _die_with_parent() -> None:
     """Run in the child before exec: the kernel sends it SIGTERM when the runner dies.
 
@@ -276,7 +296,9 @@ async def start_nats(root: Path, out: TextIO, width: int) -> tuple[ManagedProces
     port = free_port(DEFAULT_NATS_PORT)
     store = root / "var" / "nats"
     store.mkdir(parents=True, exist_ok=True)
-    argv = [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)]
+    # Its start-up banner (some thirty lines) goes to its own log file, not the terminal.
+    log = store / "nats-server.log"
+    argv = [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store), "-l", str(log)]
     process = await ManagedProcess.start(
         "nats", argv, cwd=root, env=dict(os.environ), out=out, width=width
     )
@@ -285,12 +307,15 @@ async def start_nats(root: Path, out: TextIO, width: int) -> tuple[ManagedProces
         if process.returncode is not None:
             break
         if await jetstream_answers(url, seconds=1.0):
+            shown = log.relative_to(root) if log.is_relative_to(root) else log
+            out.write(f"{'nats':<{width}} | ready on {url} with JetStream (its log: {shown})\n")
             return process, url
         await asyncio.sleep(0.1)
     await process.stop()
+    last = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:] if log.exists() else []
     raise DevError(
         f"nats-server ({binary}) did not become ready on {url}; its last lines:\n"
-        + "\n".join(process.tail)
+        + "\n".join([*process.tail, *last])
     )
 
 
@@ -310,18 +335,17 @@ def service_env(service: ServiceInfo, nats_url: str, database_url: str) -> dict[
 
 
 def uvicorn_argv(service: ServiceInfo) -> list[str]:
-    """The command that runs one service."""
+    """The command that runs one service (uvicorn, JSON logs from its first line)."""
     return [
         sys.executable,
         "-m",
-        "uvicorn",
-        f"{service.package}.entrypoints.api:create_app",
-        "--factory",
+        "oneplan_kit.serve",
+        service.name,
         "--host",
         "127.0.0.1",
         "--port",
         str(service.port),
-        "--timeout-graceful-shutdown",
+        "--graceful-shutdown",
         "5",
     ]
 

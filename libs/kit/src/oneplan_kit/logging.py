@@ -2,7 +2,9 @@
 
 Every log line on stderr is one JSON object: ``timestamp``, ``level``, ``logger``, ``message``,
 ``service``, ``trace_id``, ``span_id`` (from the current OpenTelemetry span, when there is one),
-``exception`` when one is attached, and any ``extra={...}`` fields given to the call.
+``exception`` when one is attached, and any ``extra={...}`` fields given to the call. Health
+probes are left out of the access log, and Alembic's per-context dialect notes out of the
+migration log.
 """
 
 from __future__ import annotations
@@ -68,6 +70,35 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Health probes hit every instance every few seconds: in the access log they drown the
+# requests people make (and a readiness 503 during start is expected, not news).
+_PROBE_PATHS: frozenset[str] = frozenset({"/healthz", "/readyz"})
+# Alembic says which dialect it runs on every time it opens a migration context.
+_ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
+
+
+class _WithoutProbes(logging.Filter):
+    """Drops uvicorn's access lines for health probes (its args: client, method, path...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) >= 3 else None
+        return not (isinstance(path, str) and path.split("?", 1)[0] in _PROBE_PATHS)
+
+
+class _WithoutAlembicChatter(logging.Filter):
+    """Keeps Alembic's "Running upgrade" lines, drops its per-context dialect notes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_ALEMBIC_CHATTER)
+
+
+_FILTERS: tuple[tuple[str, logging.Filter], ...] = (
+    ("uvicorn.access", _WithoutProbes()),
+    ("alembic.runtime.migration", _WithoutAlembicChatter()),
+)
+
+
 class _KitHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in stubs
     """Marks the handler we installed, so configuring twice replaces it instead of doubling."""
 
@@ -87,6 +118,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             uvicorn_logger = logging.getLogger(name)
             uvicorn_logger.handlers.clear()
             uvicorn_logger.propagate = True
+        for name, quiet in _FILTERS:
+            if quiet not in logging.getLogger(name).filters:
+                logging.getLogger(name).addFilter(quiet)
 
 
 def configure_telemetry(service: str, otlp_endpoint: str | None) -> None:

@@ -38,6 +38,7 @@ STALE_REASON: Final = "consent replica stale"
 _STALE: Final = Decision(permit=False, reason=STALE_REASON)
 # A replica that is behind and makes no progress for this long resubscribes from where it is.
 _STALL_AFTER: Final = 3.0
+_COMPLAIN_EVERY: Final = 30.0
 
 
 class ConsentReplica:
@@ -71,6 +72,7 @@ class ConsentReplica:
         self._stopping = asyncio.Event()
         self._listeners: list[Callable[[Envelope, int], None]] = []
         self._waiters = _Waiters()
+        self._complained_at: float | None = None
 
     def on_applied(self, listener: Callable[[Envelope, int], None]) -> None:
         """Call `listener(envelope, stream_sequence)` right after each event is applied
@@ -159,13 +161,26 @@ class ConsentReplica:
                 await self._subscribe()
             elif self._stalled():
                 log.warning("consent replica stalled at %s; resubscribing", self._applied_seq)
+                self._complained_at = None  # a new attempt: say again what stops it
                 await self._unsubscribe()
                 await self._subscribe()
             await self._probe()
         except NotFoundError:
-            log.info("stream %s does not exist yet; consent replica waiting", self._stream)
+            self._complain(logging.INFO, "stream %s does not exist yet; consent replica waiting")
         except Exception as exc:  # NATS down, timeouts: stay stale and retry next tick
-            log.warning("consent replica cannot reach %s: %r", self._stream, exc)
+            self._complain(logging.WARNING, "consent replica cannot reach %s: %r", exc)
+        else:
+            if self._complained_at is not None:
+                log.info("consent replica reached stream %s again", self._stream)
+                self._complained_at = None
+
+    def _complain(self, level: int, message: str, *args: object) -> None:
+        """Say why the replica waits once, then once every `_COMPLAIN_EVERY` seconds while it
+        goes on (it retries every tick: a line per tick would bury everything else)."""
+        now = time.monotonic()
+        if self._complained_at is None or now - self._complained_at >= _COMPLAIN_EVERY:
+            log.log(level, message, self._stream, *args)
+            self._complained_at = now
 
     def _stalled(self) -> bool:
         behind = self._stream_last_seq > self._applied_seq

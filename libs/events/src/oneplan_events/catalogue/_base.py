@@ -10,6 +10,7 @@ agency's events decode without a catalogue change anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -127,6 +128,9 @@ class EventType:
     version: int
     summary: str
     published: bool = True  # False: a reader of another service's event
+    # False: a generic-family type (another service's disclosures, say) met while decoding,
+    # not one the service declared it reads; contracts list only what is declared.
+    declared: bool = True
 
     @property
     def service(self) -> str:
@@ -215,7 +219,9 @@ class Catalogue:
         known = self._types.get(entry.name)
         if known is not None:
             if known.model is entry.model:
-                return  # the same model registered again (a shared generic class)
+                # the same model registered again (a shared generic class), now declared
+                self._types[entry.name] = dataclasses.replace(known, declared=True)
+                return
             raise ValueError(f"event type {entry.name!r} is already registered")
         if entry.data_class is None and "data_class" not in entry.model.model_fields:
             raise ValueError(f"{entry.name}: data_class=None needs a 'data_class' field")
@@ -247,7 +253,10 @@ class Catalogue:
         for pattern, register in GENERIC_FAMILIES:
             match = pattern.match(event_type)
             if match is not None:
+                before = set(self._types)
                 register(self, match["service"])
+                for name in set(self._types) - before:  # the family met, not declared
+                    self._types[name] = dataclasses.replace(self._types[name], declared=False)
                 return self._types[event_type]
         raise UnknownEventType(event_type)
 
@@ -264,9 +273,12 @@ class Catalogue:
         return [self._types[name] for name in sorted(self._types) if self._types[name].published]
 
     def readers(self) -> list[EventType]:
-        """The foreign event types this service reads, sorted by name."""
+        """The foreign event types this service declares it reads, sorted by name (not the
+        generic-family types it merely met while decoding)."""
         return [
-            self._types[name] for name in sorted(self._types) if not self._types[name].published
+            entry
+            for entry in (self._types[name] for name in sorted(self._types))
+            if not entry.published and entry.declared
         ]
 
     def __contains__(self, event_type: object) -> bool:

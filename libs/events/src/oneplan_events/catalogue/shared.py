@@ -129,7 +129,8 @@ def _register(
     catalogue: Catalogue, event_type: str, data_class: DataClass | None, base: type[M]
 ) -> type[M]:
     model = _class_for(event_type.split(".")[1], base)
-    if event_type not in catalogue:
+    # Registering declares it, also when the catalogue already met it while decoding.
+    if event_type not in catalogue or not catalogue.info(event_type).declared:
         summary = f"{event_type.split('.')[1]}: {(base.__doc__ or '').strip()}"
         if catalogue.service in (None, event_type.split(".")[1]):
             catalogue.register(event_type, data_class, summary=summary)(model)
