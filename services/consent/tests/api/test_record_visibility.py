@@ -191,3 +191,28 @@ async def test_the_override_queue_shows_a_lead_only_the_overrides_it_may_see(
     # the SEND team's lead sees the child's records, but not a hiding override it is not party to
     send = await client.get(queue, headers=auth("send", ("safeguarding_lead",)))
     assert send.json() == []
+
+
+async def test_acting_on_a_record_the_caller_is_not_shown_is_not_found_and_writes_nothing(
+    client: httpx.AsyncClient, auth: Tokens, child: Child
+) -> None:
+    """A write answers with the record: it may not show what a read would hide."""
+    outsider = auth("transport", ("caseworker",))
+    withdrawn = await client.post(
+        f"/v1/consents/{child.consent_id}/withdrawal", json={}, headers=outsider
+    )
+    assert withdrawn.status_code == 404, withdrawn.text
+    assert "Alex Example" not in withdrawn.text
+    school_lead = auth("school", ("safeguarding_lead",))
+    for action, body in (("review", {"outcome": "continue"}), ("end", {"reason": "done"})):
+        acted = await client.post(
+            f"/v1/overrides/{child.override_id}/{action}", json=body, headers=school_lead
+        )
+        assert acted.status_code == 404, acted.text
+        assert "section 47" not in acted.text
+    # nothing was written: the consent still permits, the override still awaits review
+    consent = await client.get(f"/v1/consents/{child.consent_id}", headers=auth())
+    assert consent.json()["status"] == "given"
+    lead = auth("social_care", ("safeguarding_lead",))
+    queue = await client.get("/v1/overrides?needs_review=true", headers=lead)
+    assert [o["override_id"] for o in queue.json()] == [child.override_id]

@@ -36,18 +36,10 @@ __all__ = [
     "ensure_family_records_as_themself",
     "ensure_may_ask_about",
     "ensure_may_list",
-    "ensure_may_see_child",
     "ensure_may_see_record",
     "ensure_may_withdraw",
     "refused",
 ]
-
-
-def ensure_may_see_child(principal: Principal, child_id: UUID) -> None:
-    """A family user sees only the children in their token (another child is not theirs to
-    know about); practitioners are checked by the route's declared principal."""
-    if principal.is_family and child_id not in principal.children:
-        raise NotFound(f"No child {child_id}.")
 
 
 async def ensure_may_list(

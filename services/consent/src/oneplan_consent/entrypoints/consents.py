@@ -15,7 +15,6 @@ from oneplan_consent.domain.who_may_consent import ConsentRequest
 from oneplan_consent.entrypoints.access import (
     ensure_family_records_as_themself,
     ensure_may_list,
-    ensure_may_see_child,
     ensure_may_see_record,
     ensure_may_withdraw,
 )
@@ -131,9 +130,13 @@ async def withdraw_consent(
     consent_id: UUID, body: WithdrawalIn, caller: FamilyOrPractitioner, cmd: CommandDep
 ) -> Response:
     """409 when the consent was already withdrawn or has expired; 403 when a family user did
-    not give it (see `ensure_may_withdraw`)."""
+    not give it (see `ensure_may_withdraw`); 404 for a consent the caller is not shown (see
+    docs/consent-rules.md: a practitioner withdraws on the family's behalf only where its
+    agency has a part in the child)."""
     row = await _row(cmd.uow, consent_id)
-    ensure_may_see_child(caller, row.child_id)
+    # It answers with the consent: only one the caller is shown (else 404, as a GET would).
+    entry = Entry.consent()
+    await ensure_may_see_record(cmd.uow.session, caller, row.child_id, entry, cmd.now, consent_id)
     giver = ConsentGiver.model_validate(row.record["given_by"])
     child = await repository.load_child_facts(cmd.uow.session, row.child_id)
     ensure_may_withdraw(caller, giver.person_id, child, cmd.today)

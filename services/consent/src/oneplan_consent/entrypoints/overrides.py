@@ -11,7 +11,7 @@ from oneplan_consent.adapters import repository
 from oneplan_consent.adapters.tables import DutyRow, OverrideRow, RefusalRow
 from oneplan_consent.domain.commands import RecordDuty, RecordOverride, RecordRefusal
 from oneplan_consent.domain.record_visibility import Entry, Involvement, RecordKind, may_see
-from oneplan_consent.entrypoints.access import ensure_may_list
+from oneplan_consent.entrypoints.access import ensure_may_list, ensure_may_see_record
 from oneplan_consent.entrypoints.consents import actor_of, consent_settings
 from oneplan_consent.entrypoints.schemas import (
     DutyIn,
@@ -27,10 +27,12 @@ from oneplan_consent.service_layer import handlers
 from oneplan_events.uow import UnitOfWork
 from oneplan_kit import (
     Caller,
+    Command,
     CommandDep,
     NotFound,
     NowDep,
     Practitioner,
+    Principal,
     ReadDep,
     SafeguardingLead,
 )
@@ -79,6 +81,15 @@ async def _override(uow: UnitOfWork, override_id: UUID) -> OverrideRow:
     return row
 
 
+async def _ensure_shown(cmd: Command, caller: Principal, row: OverrideRow) -> None:
+    """Acting on an override answers with it: only a lead who is shown it may (the rule of
+    docs/consent-rules.md; another agency's lead acts on the overrides it is party to)."""
+    entry = Entry.override(row.override_id)
+    await ensure_may_see_record(
+        cmd.uow.session, caller, row.child_id, entry, cmd.now, row.override_id
+    )
+
+
 @router.get(
     "/overrides",
     response_model=list[OverrideOut],
@@ -117,8 +128,9 @@ async def list_overrides(
 async def review_override(
     override_id: UUID, body: OverrideReviewIn, caller: SafeguardingLead, cmd: CommandDep
 ) -> Response:
-    """409 when the override has ended."""
+    """409 when the override has ended; 404 for an override the caller is not shown."""
     row = await _override(cmd.uow, override_id)
+    await _ensure_shown(cmd, caller, row)
     outcome = await handlers.review_override(
         cmd.uow, override_id, actor=actor_of(caller), outcome=body.outcome
     )
@@ -131,8 +143,10 @@ async def review_override(
 async def end_override(
     override_id: UUID, body: OverrideEndIn, caller: SafeguardingLead, cmd: CommandDep
 ) -> Response:
-    """409 when the override has ended already."""
+    """409 when the override has ended already; 404 for an override the caller is not
+    shown."""
     row = await _override(cmd.uow, override_id)
+    await _ensure_shown(cmd, caller, row)
     outcome = await handlers.end_override(
         cmd.uow, override_id, actor=actor_of(caller), reason=body.reason
     )
@@ -204,7 +218,13 @@ async def record_duty(
 async def end_duty(
     duty_id: UUID, body: OverrideEndIn, caller: SafeguardingLead, cmd: CommandDep
 ) -> Response:
-    """404 for an unknown duty; 409 when it has been ended already."""
+    """404 for an unknown duty or one the caller is not shown; 409 when it has been ended
+    already."""
+    known = await cmd.uow.session.get(DutyRow, duty_id)
+    if known is not None:
+        await ensure_may_see_record(
+            cmd.uow.session, caller, known.child_id, Entry.duty(), cmd.now, duty_id
+        )
     outcome = await handlers.end_duty(cmd.uow, duty_id, actor=actor_of(caller), reason=body.reason)
     row = await cmd.uow.session.get(DutyRow, duty_id)
     assert row is not None
