@@ -312,10 +312,14 @@ class Applier:
         try:
             async with self.sessionmaker() as session, session.begin():
                 await park(session, self.name, item.msg, item.event_id, reason)
+                # Settled for good, as an applied event is: a copy delivered later is a
+                # duplicate; only the letter's replay applies it (and applies it once).
                 if _positioned(item):
                     assert item.stream_id is not None
                     assert item.version is not None
                     await save_positions(session, self.name, {item.stream_id: item.version})
+                else:
+                    await self._claim(session, [item])
         except Exception as error:
             logger.warning("consumer %s: cannot park %s: %r", self.name, item.event_id, error)
             return _Settled(item, _Action.RETRY, self._backoff_for(self.max_deliver), "retried")

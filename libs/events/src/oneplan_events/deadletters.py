@@ -2,9 +2,11 @@
 
 A replay publishes nothing. :func:`request_replay` only marks the letter; the running
 consumer that parked it (:class:`oneplan_events.consumer.DurableConsumer`, same name) picks
-the request up within about a second and applies the stored message itself, through the same
-decoding, inbox claim and handler transaction as a delivery. So a replay needs no permission
-to publish another service's subjects, and reaches only the consumer that parked it.
+the request up within about a second and applies the stored message itself: the same decoding
+and handler transaction as a delivery, without the position or inbox check (parking settled
+the event there, so that a copy delivered later is a duplicate; the replay is what applies
+it). So a replay needs no permission to publish another service's subjects, and reaches only
+the consumer that parked it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from oneplan_events.catalogue import ContributionSubmitted
-from oneplan_events.deadletters import list_dead_letters
+from oneplan_events.deadletters import list_dead_letters, request_replay
 from oneplan_events.positions import PositionRace, load_positions, save_positions
 from oneplan_events.reactions import Delivery, Reactions
 from oneplan_events.schema import consumer_positions, event_store
@@ -369,3 +369,49 @@ async def test_a_reaction_that_fails_leaves_nothing_behind(harness: Harness) -> 
     async with harness.engine.connect() as conn:
         positions = (await conn.execute(select(consumer_positions))).all()
     assert len(positions) == 1  # the parked event's version was passed over, nothing else
+
+
+async def test_a_parked_event_without_a_version_is_applied_once_by_its_replay_only(
+    harness: Harness,
+) -> None:
+    """Parking settles an integrator's (version-less) event in the inbox: a copy delivered
+    after the duplicate window is not applied, and the letter's replay applies it once."""
+    healthy = asyncio.Event()
+    reactions = Reactions()
+
+    @reactions.handles(ContributionSubmitted)
+    async def until_fixed(event: Any, delivery: Delivery) -> None:
+        if not healthy.is_set():
+            raise RuntimeError("projection table locked by a migration")
+        await record(event, delivery)
+
+    envelope = harness.envelope("late")
+    headers, body = envelope.to_nats()
+    del headers["ce-streamversion"]
+
+    async def deliver_a_copy() -> None:
+        await harness.js.publish(
+            envelope.nats_subject, body, headers={**headers, "Nats-Msg-Id": str(uuid.uuid4())}
+        )
+
+    await deliver_a_copy()
+    consumer = harness.consumer("projector", reactions, max_deliver=2)
+
+    async def parked() -> bool:
+        return consumer.stats.parked == 1
+
+    await harness.eventually(parked, message="the event parked")
+    healthy.set()
+    await deliver_a_copy()
+
+    async def seen_as_duplicate() -> bool:
+        return consumer.stats.duplicates == 1
+
+    await harness.eventually(seen_as_duplicate, message="the copy handled as a duplicate")
+    assert await harness.projected_count() == 0
+    async with harness.sessionmaker() as session, session.begin():
+        [letter] = await list_dead_letters(session, "projector")
+        await request_replay(session, letter.id)
+    await harness.until_projected(1)
+    await asyncio.sleep(0.5)
+    assert await harness.projected_count() == 1

@@ -38,6 +38,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from oneplan_events.types import IDENTIFIER_PATTERN, refuse_unsafe_characters
+from oneplan_events.vocabulary import KNOWN_AGENCIES
 from oneplan_kit.config import DevelopmentKeyOutsideDevelopment, ServiceSettings
 from oneplan_kit.errors import ServiceUnavailable, Unauthorized
 
@@ -57,7 +58,6 @@ __all__ = [
 
 ALGORITHM = "RS256"
 DEV_KEY_ID = "oneplan-dev"
-KNOWN_AGENCIES = frozenset({"send", "school", "health", "social_care", "transport", "family"})
 _AGENCY = re.compile(IDENTIFIER_PATTERN)
 _ROLE = _AGENCY
 MAX_SUB_LENGTH = 255

@@ -11,7 +11,8 @@
         return await cmd.respond(...)
 
 ``SharingDep`` is the consent decision point of this service (its embedded replica; 503 when
-it is not running or cannot prove itself fresh). A request carrying a ``Consistency-Token``
+it is not running, or a ``Consistency-Token`` wait runs out; a replica that cannot prove
+itself fresh denies every release instead). A request carrying a ``Consistency-Token``
 header (the CONSENT stream sequence a consent write returned) is answered only once the
 replica has applied that sequence, so whoever withdrew a consent never sees it still used.
 Every release to another agency is recorded as ``oneplan.<service>.disclosure.recorded`` in

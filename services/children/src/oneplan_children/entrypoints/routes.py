@@ -2,7 +2,7 @@
 
 Who may call each route is in its signature (`oneplan_kit.access`); commands run in the
 request's command (`CommandDep`), which commits once when the route responds; domain refusals
-become problem documents through the service's error table (`oneplan_children.service`).
+become problem documents through the service's error table (`oneplan_children.bootstrap`).
 """
 
 from __future__ import annotations
