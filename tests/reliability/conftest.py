@@ -35,6 +35,8 @@ from oneplan_events.store import ConcurrencyError, EventStore, Position
 from oneplan_events.uow import UnitOfWork
 from oneplan_kit.db import create_engine
 
+from .service_processes import ServiceProcess
+
 PROJECTION_METADATA = MetaData()
 applied = Table(
     "applied",
@@ -384,3 +386,19 @@ def relay_process(tmp_path: Path) -> Iterator[Callable[[str, str], RelayProcess]
     yield build
     for relay in made:
         relay.terminate()
+
+
+@pytest.fixture
+def service_process(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    """Build service instances (``ServiceProcess``); those still running are stopped (SIGTERM)
+    when the test ends."""
+    made: list[ServiceProcess] = []
+
+    def build(package: str, env_prefix: str, label: str, **environment: str) -> ServiceProcess:
+        instance = ServiceProcess(package, env_prefix, label, dict(environment), tmp_path)
+        made.append(instance)
+        return instance
+
+    yield build
+    for instance in made:
+        instance.terminate()

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import nats
 import pytest
 from fastapi import APIRouter
@@ -113,6 +114,16 @@ async def test_the_app_does_not_start_without_nats(
             pass
 
 
+async def _applying_a_partition(client: httpx.AsyncClient, check: str) -> dict[str, Any]:
+    """The consumer's readiness check once it applies a partition (pinned on a delivery)."""
+    async with asyncio.timeout(15):
+        while True:
+            consumer: dict[str, Any] = (await client.get("/readyz")).json()["checks"][check]
+            if consumer["partitions"]:
+                return consumer
+            await asyncio.sleep(0.05)
+
+
 async def test_subscriptions_and_workers_run_supervised_and_stop_with_the_app(
     sqlite_url: str,
     kit_nats: str,
@@ -131,7 +142,8 @@ async def test_subscriptions_and_workers_run_supervised_and_stop_with_the_app(
         subscriptions=[Subscription("own_widgets", reads="kittest", reactions=Reactions())],
         workers=[Worker("ticker", ticking)],
     )
-    async with serve_service(make_settings(sqlite_url, kit_nats), definition) as running:
+    settings = make_settings(sqlite_url, kit_nats, relay_lease_ttl=1.5)
+    async with serve_service(settings, definition) as running:
         ready = await running.client.get("/readyz")
         assert ready.status_code == 200, ready.text
         checks = ready.json()["checks"]
@@ -139,6 +151,14 @@ async def test_subscriptions_and_workers_run_supervised_and_stop_with_the_app(
         assert checks["worker:ticker"] == {"ok": True, "detail": "running", "required": True}
         runtime = running.runtime
         assert runtime.supervisor.running("consumer:kittest_own_widgets")
+        assert runtime.relay is not None
+        assert runtime.relay.lease_ttl == 1.5
+        created = await running.client.post(
+            "/widgets", json={"name": "gear", "size": 5}, headers=running.auth()
+        )
+        assert created.status_code == 201, created.text
+        consumer = await _applying_a_partition(running.client, "consumer:kittest_own_widgets")
+        assert consumer["detail"] == f"applying partitions {consumer['partitions']}"
         await asyncio.sleep(0.2)
     assert not runtime.supervisor.running("worker:ticker")
     assert not runtime.consumers[0].running

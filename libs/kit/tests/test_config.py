@@ -83,3 +83,21 @@ def test_a_zero_idempotency_retention_is_refused(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ONEPLAN_IDEMPOTENCY_RETENTION", "0")
     with pytest.raises(ValidationError):
         ChildrenLikeSettings()
+
+
+def test_the_consumer_and_relay_timings_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ONEPLAN_CONSUMER_PIN_TTL", "2")
+    monkeypatch.setenv("ONEPLAN_CONSUMER_ACK_WAIT", "3")
+    monkeypatch.setenv("ONEPLAN_RELAY_LEASE_TTL", "1.5")
+    settings = ChildrenLikeSettings()
+    assert settings.relay_lease_ttl == 1.5
+    timing = settings.consumer_timing()
+    assert (timing.pin_ttl, timing.ack_wait, timing.expires) == (2.0, 3.0, 1.0)
+
+
+def test_a_relay_lease_that_never_lasts_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONEPLAN_RELAY_LEASE_TTL", "0")
+    with pytest.raises(ValidationError, match="ONEPLAN_RELAY_LEASE_TTL"):
+        ChildrenLikeSettings()

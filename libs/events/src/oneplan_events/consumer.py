@@ -343,9 +343,11 @@ class _Partition:
     """One partition's pull loop: keeps requests outstanding, applies what arrives in order.
 
     Pull requests are sent before a batch is applied whenever fewer than half a batch is
-    requested, so the server always holds a request of ours while we work and never moves the
-    pin because we fell silent. A 423 says another instance holds the pin: this one waits as
-    standby with unpinned requests, which the server serves once the pin is free.
+    requested, so the server always holds a request of ours while we work, and a batch that
+    takes long is punctuated by small pulls, so the server never moves the pin because we
+    fell silent (it counts pulls sent, not requests waiting). A 423 says another instance
+    holds the pin: this one waits as standby with unpinned requests, which the server serves
+    once the pin is free.
     """
 
     owner: DurableConsumer
@@ -416,21 +418,50 @@ class _Partition:
         if messages:
             if self._pending < self.owner.batch // 2 + 1:
                 await self._request(inbox)  # keep a request outstanding while we work
-            await self.owner.applier.apply(messages)
+            await self._apply_keeping_the_pin(inbox, messages)
 
-    async def _request(self, inbox: str) -> None:
+    async def _apply_keeping_the_pin(self, inbox: str, messages: list[Msg]) -> None:
+        """Apply a batch, pulling meanwhile when it takes long.
+
+        The server moves a pin to another instance once the pinned one has sent no pull
+        request for ``pin_ttl``; a request already waiting does not count. So a batch slower
+        than that (a slow reaction, a database under load) would hand the partition to a
+        standby while this instance is still applying it, and the two would take turns on
+        the partition for as long as batches stay slow. A pull for one message every quarter
+        of ``pin_ttl`` tells the server this instance is alive.
+        """
+        applying = asyncio.ensure_future(self.owner.applier.apply(messages))
+        try:
+            while not applying.done():
+                await asyncio.wait({applying}, timeout=self.owner.timing.pin_ttl / 4)
+                if not applying.done() and self.pin_id is not None:
+                    await self._keep_the_pin(inbox)
+            applying.result()
+        finally:
+            if not applying.done():
+                applying.cancel()  # cancelled ourselves (a shutdown past its grace)
+
+    async def _keep_the_pin(self, inbox: str) -> None:
+        try:
+            await self._request(inbox, batch=1)
+        except Exception as error:
+            # NATS away: the pin may move meanwhile, which positions make harmless.
+            logger.debug("consumer %s: cannot pull while applying: %r", self.durable, error)
+
+    async def _request(self, inbox: str, batch: int | None = None) -> None:
         timing = self.owner.timing
+        size = batch or self.owner.batch
         await send_pull(
             self.owner.nc,
             self.owner.stream,
             self.durable,
             inbox,
-            batch=self.owner.batch,
+            batch=size,
             expires=timing.expires,
             heartbeat=timing.heartbeat,
             pin_id=self.pin_id,
         )
-        self._pending += self.owner.batch
+        self._pending += size
 
     async def _next(self, wait: float) -> object | None:
         try:

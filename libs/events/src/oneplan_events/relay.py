@@ -114,6 +114,7 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.ack_timeout = ack_timeout
         self.max_backoff = max_backoff
+        self.lease_ttl = lease_ttl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = RelayStats()
         self._lease = Lease(engine, name, self.holder, lease_ttl)

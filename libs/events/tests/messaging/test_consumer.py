@@ -19,7 +19,7 @@ from oneplan_events.positions import PositionRace, load_positions, save_position
 from oneplan_events.reactions import Delivery, Reactions
 from oneplan_events.schema import consumer_positions, event_store
 
-from .conftest import Harness, connect, projection, record
+from .conftest import FAST, Harness, connect, projection, record
 
 
 def assert_each_once(harness: Harness, projected: list[tuple[str, str]]) -> None:
@@ -246,6 +246,44 @@ async def test_a_stopped_instance_hands_its_partitions_over_at_once(
         await harness.until_projected(80, within=10)
         assert_each_once(harness, await harness.projected())
         assert second.stats.applied >= 1
+    finally:
+        await harness.stop_consumers()
+        await other.close()
+
+
+async def test_a_batch_slower_than_the_pin_ttl_keeps_its_partition(
+    harness: Harness, nats_url: str
+) -> None:
+    """The server moves a pin once the pinned instance has sent no pull for ``pin_ttl``: an
+    instance busy with a slow batch must keep pulling, or a standby takes the partition over
+    while it is still applying (and the two then take turns on it)."""
+    slow = asyncio.Event()
+
+    async def record_slowly(event: Any, delivery: Delivery) -> None:
+        if event.title == "slow" and not slow.is_set():
+            slow.set()
+            await asyncio.sleep(3 * FAST.pin_ttl)
+        await record(event, delivery)
+
+    reactions = Reactions()
+    reactions.handles(ContributionSubmitted)(record_slowly)
+    other, _ = await connect(nats_url)
+    try:
+        first = harness.consumer("projector", reactions, batch=5)
+        await harness.publish_many(40, records=8)
+        await harness.until_projected(40)
+        assert first.pinned_partitions == [0, 1]
+        standby = harness.consumer("projector", reactions, nc=other, batch=5)
+        await asyncio.sleep(2 * FAST.expires)  # the standby's requests are waiting
+        record_id = str(uuid.uuid4())
+        await harness.publish(harness.envelope("slow", record_id))
+        for index in range(20):
+            await harness.publish(harness.envelope(f"after{index}", record_id))
+        await harness.until_projected(61, within=20)
+        assert slow.is_set()
+        assert standby.stats.applied == 0, "the standby took a partition from a busy instance"
+        assert first.pinned_partitions == [0, 1]
+        assert in_order(await harness.projected_per_record())
     finally:
         await harness.stop_consumers()
         await other.close()

@@ -161,7 +161,9 @@ async def _start(
     holder["runtime"] = runtime
     if definition.publishes:
         await _ensure_stream(runtime)
-        runtime.relay = OutboxRelay(engine, js, name=definition.name)
+        runtime.relay = OutboxRelay(
+            engine, js, name=definition.name, lease_ttl=settings.relay_lease_ttl
+        )
     stack.push_async_callback(supervisor.stop)
     _start_jobs(runtime)
     for hook in definition.on_startup:

@@ -136,6 +136,13 @@ class ServiceSettings(BaseSettings):
         validation_alias=_shared("CONSUMER_PIN_TTL"),
         description="Seconds of silence before another instance takes over a partition.",
     )
+    relay_lease_ttl: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=_shared("RELAY_LEASE_TTL"),
+        description="Seconds an instance's outbox relay lease lasts unrenewed: how long a "
+        "crashed instance keeps the others' relays from publishing its service's events.",
+    )
 
     def consumer_timing(self) -> ConsumerTiming:
         """How this service's consumers pace their pulls, pins and redeliveries."""

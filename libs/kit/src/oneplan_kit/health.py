@@ -80,11 +80,14 @@ async def readiness(runtime: Runtime) -> dict[str, dict[str, Any]]:
 
 
 def _consumer_check(consumer: Any) -> dict[str, Any]:
+    """``partitions``: the ones this instance applies now, so that an operator (or a test)
+    sees from each instance's readiness which partitions it holds and when they moved."""
     if consumer.waiting_for_stream:
-        return _check(True, f"waiting for stream {consumer.stream} to be created", "")
+        check = _check(True, f"waiting for stream {consumer.stream} to be created", "")
+        return {**check, "partitions": []}
     pinned = consumer.pinned_partitions
     detail = f"applying partitions {pinned}" if pinned else "standby (another instance applies)"
-    return _check(consumer.running, detail, "stopped")
+    return {**_check(consumer.running, detail, "stopped"), "partitions": pinned}
 
 
 async def _dead_letters(runtime: Runtime) -> dict[str, Any]:
