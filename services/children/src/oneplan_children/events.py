@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from oneplan_children.domain.identifiers import NHS_NUMBER_PATTERN, UPN_PATTERN
 from oneplan_events.catalogue import (
     Catalogue,
     DataClass,
@@ -40,6 +41,7 @@ __all__ = [
     "LongText",
     "MemberRole",
     "Name",
+    "NhsNumber",
     "RecordsMerged",
     "Relationship",
     "Setting",
@@ -51,6 +53,7 @@ __all__ = [
     "StoryRevised",
     "Timeline",
     "TimelineEntry",
+    "Upn",
     "refuse_markup",
 ]
 
@@ -72,8 +75,10 @@ Email = Annotated[
         strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
     ),
 ]
-NhsNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
-Upn = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9]{11}[0-9A-Z]$")]
+NhsNumber = Annotated[str, StringConstraints(pattern=NHS_NUMBER_PATTERN)]
+"""Ten digits, the last the modulus-11 check digit."""
+Upn = Annotated[str, StringConstraints(pattern=UPN_PATTERN)]
+"""A Unique Pupil Number in upper case, its check letter first."""
 Urn = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
