@@ -63,6 +63,7 @@ __all__ = [
     "sweep",
 ]
 
+
 def not_a_server_error_nor_undocumented_unavailability(
     ctx: CheckContext, response: schemathesis.Response, case: schemathesis.Case
 ) -> bool | None:
@@ -362,16 +363,21 @@ class Operation:
     has_body: bool = False
     missing: list[str] = field(default_factory=list)
     """Fields the document declares but its example leaves out (not covered: a fault)."""
+    path_parameters: list[str] = field(default_factory=list)
+    required_headers: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
 
     def call(self) -> Call:
-        """A fresh call with the example body (deep-copied), nothing else bound."""
+        """A fresh call with the example body (deep-copied); the path parameters and the
+        required headers hold placeholders for the binder to fill."""
         return Call(
             self.method,
             self.path,
+            path_parameters=dict.fromkeys(self.path_parameters, _PLACEHOLDER_ID),
+            headers=dict.fromkeys(self.required_headers, '"0"'),
             body=copy.deepcopy(self.base_body),
             has_body=self.has_body,
         )
@@ -397,6 +403,9 @@ def _set(container: Any, path: list[str | int], value: str) -> None:
     container[path[-1]] = value
 
 
+_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
+
+
 def string_inputs(document: Mapping[str, Any]) -> list[Operation]:
     """Every operation that reads a string from a body or the query, with those strings."""
     operations: list[Operation] = []
@@ -405,6 +414,10 @@ def string_inputs(document: Mapping[str, Any]) -> list[Operation]:
             operation = Operation(method.upper(), path, [])
             label = operation.label
             for parameter in spec.get("parameters", []):
+                if parameter.get("in") == "path":
+                    operation.path_parameters.append(parameter["name"])
+                if parameter.get("in") == "header" and parameter.get("required"):
+                    operation.required_headers.append(parameter["name"])
                 if parameter.get("in") != "query":
                     continue
                 schema = _resolve(document, parameter.get("schema", {}))
@@ -531,12 +544,14 @@ def _inserted(example: str, bad: str) -> str:
 def hostile_values(item: StringInput, index: int) -> list[tuple[str, str]]:
     """What the sweep sends in place of one string: NUL and two more control characters
     (the ``index`` rotates them, so a service's inputs together meet every one), markup, a
-    1 MB value, and for a date or datetime the extremes of the calendar."""
+    1 MB value (10 kB in a query), and for a date or datetime the extremes of the calendar."""
     base = item.example or "Ab"
     rotating = [CONTROL_CHARACTERS[(2 * index + k) % len(CONTROL_CHARACTERS)] for k in (1, 2)]
     values = [("NUL", _inserted(base, "\x00"))]
     values += [(f"U+{ord(c):04X}", _inserted(base, c)) for c in rotating]
-    values += [("markup", _inserted(base, MARKUP)), ("1 MB", OVERSIZED)]
+    values.append(("markup", _inserted(base, MARKUP)))
+    # A URL cannot carry a megabyte (clients and servers refuse one): 10 kB in a query.
+    values.append(("1 MB", OVERSIZED) if item.location[0] == "body" else ("10 kB", "x" * 10_000))
     values += [(f"extreme {value}", value) for value in _EXTREMES.get(item.format or "", ())]
     return values
 

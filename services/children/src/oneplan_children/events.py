@@ -23,7 +23,7 @@ from oneplan_events.catalogue import (
     Event,
     register_disclosure_event,
 )
-from oneplan_events.types import BoundedDate, LongText, Name, ShortText, refuse_markup
+from oneplan_events.types import BoundedDate, LongText, Name, PlainText, ShortText, refuse_markup
 
 __all__ = [
     "CATALOGUE",
@@ -69,12 +69,9 @@ Postcode = Annotated[
     ),
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{7,20}$")]
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
-    ),
-]
+# The text rule first (no control characters; a recorded event reads them as U+FFFD), then
+# the shape of an address.
+Email = Annotated[str, PlainText(max_length=254, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")]
 NhsNumber = Annotated[str, StringConstraints(pattern=NHS_NUMBER_PATTERN)]
 """Ten digits, the last the modulus-11 check digit."""
 Upn = Annotated[str, StringConstraints(pattern=UPN_PATTERN)]

@@ -126,7 +126,7 @@ async def test_every_string_input_refuses_hostile_values(service_on: Service) ->
 
     report = await sweep(operations, service_on.client, ChildrenState(service_on), count)
     print(f"{len(report.inputs)} string inputs, {report.requests} requests")
-    assert report.faults == []
+    assert report.faults == [], "\n".join(report.faults)
     assert report.control_characters == set(CONTROL_CHARACTERS)
     covered = {(item.operation, item.location) for item in report.inputs}
     # The sweep found the inputs in the document; these are a few it must have found.
@@ -143,7 +143,9 @@ async def test_a_token_sub_with_nul_is_a_401_naming_the_claim(service_on: Servic
 
     token = issue_dev_token(service_on.settings, "send", ["caseworker"], sub="user\x00one")
     answer = await service_on.client.get(
-        "/v1/children", params={"family_name": "Example"}, headers={"Authorization": f"Bearer {token}"}
+        "/v1/children",
+        params={"family_name": "Example"},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert answer.status_code == 401
     assert answer.json()["claim"] == "sub"
