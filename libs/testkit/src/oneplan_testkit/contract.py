@@ -36,8 +36,10 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from requests.structures import CaseInsensitiveDict
 from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -65,7 +67,7 @@ __all__ = [
 
 
 def not_a_server_error_nor_undocumented_unavailability(
-    ctx: CheckContext, response: schemathesis.Response, case: schemathesis.Case
+    ctx: CheckContext, response: schemathesis.Response, case: AnyCase
 ) -> bool | None:
     """schemathesis' ``not_a_server_error``, but a 503 is allowed where the operation is
     readiness (``/readyz`` says 503 when a dependency is down; the test environment's replica
@@ -86,6 +88,8 @@ CHECKS = (
     response_headers_conformance,
 )
 """What every answer is held to."""
+
+AnyCase = schemathesis.Case[Any]
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HONEST_IN_TEN = 8  # how many cases in ten the binder fills with live state
@@ -247,7 +251,7 @@ async def fuzz(
     schema = schemathesis.openapi.from_dict(copy.deepcopy(dict(document)))
     results: dict[str, OperationResult] = {}
 
-    async def one(case: schemathesis.Case, honest: bool, result: OperationResult) -> None:
+    async def one(case: AnyCase, honest: bool, result: OperationResult) -> None:
         call = _call_of(case)
         await binder.bind(call, honest)
         _write_back(call, case)
@@ -260,12 +264,14 @@ async def fuzz(
             for failure in group.exceptions:
                 result.failures.setdefault(failure.title, f"{failure.title}\n{group}"[:4000])
 
-    def run_case(case: schemathesis.Case, honest: bool, result: OperationResult) -> None:
+    def run_case(case: AnyCase, honest: bool, result: OperationResult) -> None:
         future = asyncio.run_coroutine_threadsafe(one(case, honest, result), loop)
         future.result(timeout=60)
 
     def run_all() -> None:
         for operation in schema.get_all_operations():
+            if isinstance(operation, Err):
+                raise operation.err()  # the document itself is broken
             api_operation = operation.ok()
             label = f"{api_operation.method.upper()} {api_operation.path}"
             result = results.setdefault(label, OperationResult(label))
@@ -282,8 +288,8 @@ async def fuzz(
 
 
 def _examples(
-    cases: st.SearchStrategy[schemathesis.Case],
-    run_case: Callable[[schemathesis.Case, bool], None],
+    cases: st.SearchStrategy[AnyCase],
+    run_case: Callable[[AnyCase, bool], None],
     *,
     max_examples: int,
     derandomize: bool,
@@ -302,13 +308,13 @@ def _examples(
         suppress_health_check=list(HealthCheck),
     )
     @given(case=cases, dice=st.integers(0, 9))
-    def run(case: schemathesis.Case, dice: int) -> None:
+    def run(case: AnyCase, dice: int) -> None:
         run_case(case, dice < _HONEST_IN_TEN)
 
     run()
 
 
-def _call_of(case: schemathesis.Case) -> Call:
+def _call_of(case: AnyCase) -> Call:
     body = case.body
     has_body = not isinstance(body, type(schemathesis.core.NOT_SET))
     return Call(
@@ -322,11 +328,11 @@ def _call_of(case: schemathesis.Case) -> Call:
     )
 
 
-def _write_back(call: Call, case: schemathesis.Case) -> None:
+def _write_back(call: Call, case: AnyCase) -> None:
     # The checks read the case (e.g. which status codes its operation documents); keep it
     # in step with what is sent.
     case.path_parameters = call.path_parameters
-    case.headers = call.headers
+    case.headers = CaseInsensitiveDict(call.headers)
     case.query = call.query
     if call.has_body:
         case.body = call.body

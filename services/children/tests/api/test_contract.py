@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from oneplan_children.domain.identifiers import synthetic_nhs_number, synthetic_upn
@@ -25,6 +26,9 @@ from oneplan_testkit.contract import (
 )
 
 from ..conftest import Service
+
+# Slow: about 2 minutes for this module on SQLite and PostgreSQL on a shared 2-core machine.
+pytestmark = pytest.mark.slow
 
 FUZZ_EXAMPLES = 15
 

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from oneplan_kit import issue_dev_token
@@ -28,6 +29,9 @@ from ..consent_testing import (
     consent_body,
     stored_events,
 )
+
+# Slow: about 2 minutes for this module on SQLite and PostgreSQL on a shared 2-core machine.
+pytestmark = pytest.mark.slow
 
 FUZZ_EXAMPLES = 15
 _AGENCIES = ("send", "school", "health", "social_care", "transport")

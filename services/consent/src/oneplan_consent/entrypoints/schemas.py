@@ -253,7 +253,7 @@ class DisclosureOut(BaseModel):
             recipient=row.recipient,
             data_classes=[DataClass(value) for value in row.data_classes],
             purpose=row.purpose,
-            basis=DisclosureBasis(row.basis),
+            basis=row.basis,  # type: ignore[arg-type]  # a DisclosureBasis as recorded
             reference_id=row.reference_id,
             disclosed_at=row.disclosed_at,
         )
