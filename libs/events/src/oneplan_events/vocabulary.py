@@ -87,7 +87,7 @@ _AGENCY = re.compile(AGENCY_PATTERN)
 
 def is_agency_name(value: str) -> bool:
     """True when ``value`` is shaped like an agency name (known or an integrator's)."""
-    return bool(_AGENCY.match(value))
+    return bool(_AGENCY.fullmatch(value))
 
 
 class Role(StrEnum):

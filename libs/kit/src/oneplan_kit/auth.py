@@ -133,7 +133,7 @@ def issue_dev_token(
         raise DevelopmentKeyOutsideDevelopment(
             "development tokens are only issued with ONEPLAN_ENV=development and no JWKS URL"
         )
-    if not _AGENCY.match(agency):
+    if not _AGENCY.fullmatch(agency):
         raise ValueError(f"agency must be a lower-case identifier, not {agency!r}")
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
@@ -308,7 +308,7 @@ def _sub_from(sub: Any) -> str:
 
 
 def _agency_from(agency: Any) -> str:
-    if not isinstance(agency, str) or not _AGENCY.match(agency):
+    if not isinstance(agency, str) or not _AGENCY.fullmatch(agency):
         raise Unauthorized(
             "The token has no valid 'agency' claim (a lower-case identifier of up to 63 "
             "characters).",
@@ -324,7 +324,7 @@ def _roles_from(roles: Any) -> frozenset[str]:
             claim="roles",
         )
     for position, role in enumerate(roles, start=1):
-        if not isinstance(role, str) or not _ROLE.match(role):
+        if not isinstance(role, str) or not _ROLE.fullmatch(role):
             raise Unauthorized(
                 f"The token's 'roles' claim holds an invalid role name (item {position}): a "
                 "role is a lower-case identifier of up to 63 characters.",

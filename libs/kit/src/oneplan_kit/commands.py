@@ -151,7 +151,8 @@ async def _command(
         str | None,
         Header(
             alias=CORRELATION_HEADER,
-            description="Carried by every event this request causes (default: a new id).",
+            description="Carried by every event this request causes when it is 1 to 64 of "
+            "A-Z a-z 0-9 . _ : - (otherwise, and by default, a new id).",
         ),
     ] = None,
 ) -> AsyncIterator[Command]:

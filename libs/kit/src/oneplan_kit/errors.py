@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Discriminator, Tag
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +51,7 @@ __all__ = [
     "cap_echo",
     "etag_for",
     "install_problem_handlers",
+    "one_or_many",
     "parse_if_match",
     "problem_type",
 ]
@@ -62,6 +64,7 @@ ECHO_PREFIX = 100
 MAX_LISTED = 100
 """The most items of any list in a problem document (e.g. validation errors)."""
 _log = logging.getLogger("oneplan_kit.errors")
+M = TypeVar("M", bound=BaseModel)
 
 
 def cap_echo(value: Any) -> Any:
@@ -306,10 +309,32 @@ IfMatchVersion = Annotated[int, Depends(_if_match_version)]
 """The version named by the request's ``If-Match`` header (428 when absent, 400 when malformed)."""
 
 
+_ONE: Final = "(one)"
+_MANY: Final = "(many)"
+
+
+def _shape(value: Any) -> str:
+    return _MANY if isinstance(value, list) else _ONE
+
+
+def one_or_many(model: type[M]) -> Any:
+    """The type of a body that is one ``model`` or a JSON array of them (a batch).
+
+    Unlike ``model | list[model]``, the body's JSON type picks the alternative, so a fault is
+    reported once, at its field (``["body", "child_id"]``, ``["body", "2", "child_id"]``),
+    not once per alternative under pydantic's labels for them. The document gives
+    ``oneOf [model, array of model]``.
+    """
+    return Annotated[
+        Annotated[model, Tag(_ONE)] | Annotated[list[model], Tag(_MANY)],  # type: ignore[valid-type]
+        Discriminator(_shape),
+    ]
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
-            "location": [str(part) for part in err.get("loc", ())],
+            "location": [str(part) for part in err.get("loc", ()) if part not in (_ONE, _MANY)],
             "message": str(err.get("msg", "")),
             "type": str(err.get("type", "")),
         }

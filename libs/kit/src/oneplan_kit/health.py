@@ -11,10 +11,11 @@ its stream, and parked messages.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
 from oneplan_events.schema import dead_letters
@@ -22,11 +23,26 @@ from oneplan_kit.access import Public
 from oneplan_kit.migrations import current_is_head
 from oneplan_kit.runtime import Runtime
 
-__all__ = ["health_router", "readiness"]
+__all__ = ["Readiness", "health_router", "readiness"]
 
 _DB_TIMEOUT = 2.0
 
 health_router = APIRouter(tags=["health"])
+
+
+class Check(BaseModel):
+    """One readiness check."""
+
+    ok: bool
+    detail: str
+    required: bool = True
+
+
+class Readiness(BaseModel):
+    """What ``/readyz`` answers, ready or not."""
+
+    status: Literal["ready", "degraded", "not_ready"]
+    checks: dict[str, Check]
 
 
 @health_router.get("/healthz", summary="Liveness: 200 while the process runs")
@@ -38,7 +54,8 @@ async def healthz(_: Public) -> dict[str, str]:
 @health_router.get(
     "/readyz",
     summary="Readiness: 200 when every required dependency is up",
-    responses={503: {"description": "Not ready; the body lists each check"}},
+    response_model=Readiness,
+    responses={503: {"description": "Not ready; the body lists each check", "model": Readiness}},
 )
 async def readyz(request: Request, _: Public) -> JSONResponse:
     """200 (``ready`` or ``degraded``) when the service can take traffic, else 503."""

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -41,6 +42,7 @@ from oneplan_kit.schema import IDEMPOTENCY_KEYS
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
+    "IDEMPOTENCY_KEY_PATTERN",
     "REPLAYED_HEADER",
     "Idempotency",
     "claim",
@@ -54,6 +56,10 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _REPLAYED_HEADERS = ("location", "etag", "content-type")
 _MAX_KEY_LENGTH = 255
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+"""A key: 1 to 255 printable ASCII characters, not starting or ending with a space (HTTP
+would strip it); the OpenAPI document gives it as the header's pattern."""
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _MAX_PURGE_INTERVAL = timedelta(minutes=1)
 
 _log = logging.getLogger("oneplan_kit.idempotency")
@@ -183,7 +189,7 @@ async def claim(
     """
     if key is None:
         return Idempotency(None)
-    if not 1 <= len(key) <= _MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
+    if not _KEY.fullmatch(key):
         raise ProblemError(
             422,
             problem_type("validation"),

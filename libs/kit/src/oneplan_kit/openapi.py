@@ -19,12 +19,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 
 from oneplan_kit.errors import PROBLEM_CONTENT_TYPE
+from oneplan_kit.idempotency import IDEMPOTENCY_KEY_PATTERN
 from oneplan_kit.routing import ApiRoute, api_routes, dependency_calls
 
 __all__ = ["PROBLEM_SCHEMAS", "document_problems"]
 
 _PROBLEM_REF: Final = "#/components/schemas/Problem"
 _VALIDATION_REF: Final = "#/components/schemas/ValidationProblem"
+_KEY_REUSED_REF: Final = "#/components/schemas/IdempotencyKeyReused"
 
 PROBLEM_SCHEMAS: Final[dict[str, Any]] = {
     "Problem": {
@@ -68,6 +70,20 @@ PROBLEM_SCHEMAS: Final[dict[str, Any]] = {
                     },
                 },
             },
+        },
+        "additionalProperties": True,
+    },
+    "IdempotencyKeyReused": {
+        "type": "object",
+        "title": "IdempotencyKeyReused",
+        "description": "422: the Idempotency-Key was used before for a different request.",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string", "const": "urn:oneplan:problem:idempotency-key-reused"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "const": 422},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
         },
         "additionalProperties": True,
     },
@@ -124,6 +140,7 @@ def _rewrite(schema: dict[str, Any], app: FastAPI, consistency_tokens: bool) -> 
 
 def _document(operation: dict[str, Any], route: ApiRoute, method: str) -> None:
     calls = {_name(call) for call in dependency_calls(route.dependant)}
+    _parameters_are_never_null(operation)
     codes = ["503"]
     if "_current_principal" in calls:
         codes += ["401", "403"]
@@ -143,15 +160,52 @@ def _document(operation: dict[str, Any], route: ApiRoute, method: str) -> None:
     if "_if_match_version" in calls:
         codes.append("428")
         _require_header(operation, "If-Match")
-    if method != "POST":
+    keyed = method == "POST" and "_command" in calls
+    if keyed:
+        _describe_header(operation, "Idempotency-Key", _IDEMPOTENCY_KEY_SCHEMA)
+    else:
         _drop_header(operation, "Idempotency-Key")
     responses = operation.setdefault("responses", {})
-    for code in sorted(set(codes)):
-        ref = _VALIDATION_REF if code == "422" else _PROBLEM_REF
+    # A response the route declares itself (e.g. /readyz's 503 with its checks) is its own.
+    for code in sorted(set(codes) - route.declared_responses):
+        schema: dict[str, Any] = {"$ref": _PROBLEM_REF}
+        if code == "422":
+            schema = {"$ref": _VALIDATION_REF}
+            if keyed:
+                schema = {"oneOf": [schema, {"$ref": _KEY_REUSED_REF}]}
         responses[code] = {
             "description": _DESCRIPTIONS[code],
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": ref}}},
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}},
         }
+    if "_command" in calls:
+        _document_success_headers(responses)
+
+
+_IDEMPOTENCY_KEY_SCHEMA: Final = {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}
+
+_ETAG_HEADER: Final = {
+    "description": 'The version of the record after this request, e.g. "3": send it as '
+    "If-Match to change the record.",
+    "required": True,
+    "schema": {"type": "string", "pattern": r'^"[0-9]+"$'},
+}
+_LOCATION_HEADER: Final = {
+    "description": "The path of the record created.",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^/"},
+}
+
+
+def _document_success_headers(responses: dict[str, Any]) -> None:
+    """A command's answer carries the record's ETag (Command.respond sets it from the version
+    every command route passes), and a 201 the Location of what it created."""
+    for code, response in responses.items():
+        if not code.startswith("2"):
+            continue
+        headers = response.setdefault("headers", {})
+        headers["ETag"] = _ETAG_HEADER
+        if code == "201":
+            headers["Location"] = _LOCATION_HEADER
 
 
 _TOKEN_HEADER: Final = {
@@ -193,6 +247,28 @@ def _require_header(operation: dict[str, Any], name: str) -> None:
                 "description": schema.get("description", ""),
                 "pattern": r'^(W/)?"[0-9]+"$',
             }
+
+
+def _parameters_are_never_null(operation: dict[str, Any]) -> None:
+    """An optional parameter is absent or a value: FastAPI writes ``anyOf [X, null]`` for
+    ``X | None``, but a query or header cannot carry a JSON null (``?x=null`` is the text
+    "null"), so the document gives X alone."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        branches = schema.get("anyOf")
+        if not isinstance(branches, list):
+            continue
+        values = [branch for branch in branches if branch != {"type": "null"}]
+        if len(values) == 1 and len(values) < len(branches):
+            rest = {key: value for key, value in schema.items() if key != "anyOf"}
+            parameter["schema"] = {**values[0], **rest}
+
+
+def _describe_header(operation: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name", "").lower() == name.lower():
+            # An optional header is a string when sent (FastAPI writes anyOf [string, null]).
+            parameter["schema"] = dict(schema)
 
 
 def _drop_header(operation: dict[str, Any], name: str) -> None:

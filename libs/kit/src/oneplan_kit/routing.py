@@ -22,6 +22,8 @@ class ApiRoute:
     path: str
     dependant: Dependant
     include_in_schema: bool
+    declared_responses: frozenset[str] = frozenset()
+    """Status codes the route documents itself (``responses=`` on the decorator)."""
 
 
 def api_routes(routes: Sequence[BaseRoute]) -> list[ApiRoute]:
@@ -37,6 +39,7 @@ def api_routes(routes: Sequence[BaseRoute]) -> list[ApiRoute]:
                 str(context.path_format),
                 dependant,
                 bool(context.include_in_schema),
+                frozenset(str(code) for code in context.original_route.responses),
             )
         )
     return found

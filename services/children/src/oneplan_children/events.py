@@ -16,13 +16,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from oneplan_children.domain.identifiers import NHS_NUMBER_PATTERN, UPN_PATTERN
 from oneplan_events.catalogue import (
     Catalogue,
     DataClass,
     Event,
     register_disclosure_event,
 )
-from oneplan_events.types import BoundedDate, LongText, Name, ShortText, refuse_markup
+from oneplan_events.types import BoundedDate, LongText, Name, PlainText, ShortText, refuse_markup
 
 __all__ = [
     "CATALOGUE",
@@ -40,6 +41,7 @@ __all__ = [
     "LongText",
     "MemberRole",
     "Name",
+    "NhsNumber",
     "RecordsMerged",
     "Relationship",
     "Setting",
@@ -51,6 +53,7 @@ __all__ = [
     "StoryRevised",
     "Timeline",
     "TimelineEntry",
+    "Upn",
     "refuse_markup",
 ]
 
@@ -66,14 +69,13 @@ Postcode = Annotated[
     ),
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{7,20}$")]
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
-    ),
-]
-NhsNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
-Upn = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9]{11}[0-9A-Z]$")]
+# The text rule first (no control characters; a recorded event reads them as U+FFFD), then
+# the shape of an address.
+Email = Annotated[str, PlainText(max_length=254, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")]
+NhsNumber = Annotated[str, StringConstraints(pattern=NHS_NUMBER_PATTERN)]
+"""Ten digits, the last the modulus-11 check digit."""
+Upn = Annotated[str, StringConstraints(pattern=UPN_PATTERN)]
+"""A Unique Pupil Number in upper case, its check letter first."""
 Urn = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 

@@ -133,13 +133,16 @@ class PlainText(GroupedMetadata):
     Each refusal is one pydantic error at the field: ``string_too_short``, ``string_too_long``,
     ``text_control_character``, ``text_line_separator``, ``text_bidi_control``,
     ``text_unpaired_surrogate``, ``text_noncharacter`` or ``text_markup``; no message quotes
-    the value. The JSON Schema is ``{"type": "string", "minLength": ..., "maxLength": ...}``.
+    the value. The JSON Schema is ``{"type": "string", "minLength": ..., "maxLength": ...}``
+    (and ``"pattern"`` when one is given: the stripped text must match it too).
     Reading a recorded event (``RECORDED_EVENT_CONTEXT``) refuses neither characters nor
     markup: unsafe code points read as U+FFFD.
     """
 
     max_length: int
     min_length: int = 1
+    pattern: str | None = None
+    """A shape the stripped text must also have (an e-mail address, say)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_length <= self.max_length:
@@ -148,7 +151,10 @@ class PlainText(GroupedMetadata):
     def __iter__(self) -> Iterator[Any]:
         # Order matters: a before-validator listed after the constraints runs before them.
         yield StringConstraints(
-            strip_whitespace=True, min_length=self.min_length, max_length=self.max_length
+            strip_whitespace=True,
+            min_length=self.min_length,
+            max_length=self.max_length,
+            pattern=self.pattern,
         )
         yield BeforeValidator(_characters)
         yield AfterValidator(_markup)

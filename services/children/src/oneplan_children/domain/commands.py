@@ -10,9 +10,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-from oneplan_children.domain.identifiers import normalise_nhs_number, normalise_upn
+from oneplan_children.domain.identifiers import (
+    NHS_NUMBER_INPUT_PATTERN,
+    UPN_INPUT_PATTERN,
+    normalise_nhs_number,
+    normalise_upn,
+)
 from oneplan_children.events import (
     Address,
     ContactDetails,
@@ -38,14 +43,46 @@ __all__ = [
     "MergeInput",
     "MergeInto",
     "NewChild",
+    "NhsNumberInput",
     "RegisterChild",
     "RemovalInput",
     "RemoveFamilyMember",
     "ReviseStory",
+    "UpnInput",
 ]
 
-NhsNumberInput = Annotated[str, AfterValidator(normalise_nhs_number)]
-UpnInput = Annotated[str, AfterValidator(normalise_upn)]
+# The validator checks the shape the schema documents (the same pattern) and then the check
+# character, each refusal with its own message; the schema cannot say the check.
+NhsNumberInput = Annotated[
+    str,
+    AfterValidator(normalise_nhs_number),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": NHS_NUMBER_INPUT_PATTERN,
+            "description": "Ten digits (spaces or hyphens between the groups of 3, 3 and 4 "
+            "allowed) whose last is the modulus-11 check digit; recorded as ten digits.",
+            "examples": ["943 476 5919"],
+        }
+    ),
+]
+"""An NHS number as typed; the ten digits once validated."""
+UpnInput = Annotated[
+    str,
+    AfterValidator(normalise_upn),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": UPN_INPUT_PATTERN,
+            "description": "A Unique Pupil Number: check letter, LA number (3 digits), "
+            "establishment (4), year of allocation (2), serial (2 digits and a digit, or a "
+            "letter for a temporary UPN); the DfE check letter must be right. Recorded in "
+            "upper case.",
+            "examples": ["B801200005001"],
+        }
+    ),
+]
+"""A UPN as typed; upper case once validated."""
 
 
 class _Input(BaseModel):

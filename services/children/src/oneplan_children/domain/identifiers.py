@@ -11,7 +11,11 @@ import random
 import re
 
 __all__ = [
+    "NHS_NUMBER_INPUT_PATTERN",
+    "NHS_NUMBER_PATTERN",
     "SYNTHETIC_NHS_PREFIX",
+    "UPN_INPUT_PATTERN",
+    "UPN_PATTERN",
     "InvalidIdentifier",
     "nhs_check_digit",
     "normalise_nhs_number",
@@ -27,8 +31,23 @@ SYNTHETIC_NHS_PREFIX = "999"
 # The DfE check-letter alphabet: A-Z without I, O and S (23 letters, so the mod-23 remainder
 # indexes it directly). A temporary UPN's final letter takes its value from the same alphabet.
 _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
-_UPN_SHAPE = re.compile(r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$")
-_NHS_SHAPE = re.compile(r"^[0-9]{10}$")
+
+# The shapes, as the OpenAPI documents show them (`pattern`) and the validators check them; the
+# check digit and check letter are verified beyond the shape, with their own message.
+NHS_NUMBER_PATTERN = r"^[0-9]{10}$"
+"""An NHS number as recorded, returned and published: ten digits."""
+NHS_NUMBER_INPUT_PATTERN = r"^ *[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4} *$"
+"""An NHS number as typed: ten digits, optionally grouped 3 3 4 by a space or a hyphen."""
+UPN_PATTERN = r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"
+"""A UPN as recorded, returned and published: the check letter, the three-digit LA number,
+the four-digit establishment number, the two-digit year of allocation and a three-character
+serial whose last character is a digit (permanent) or a letter (temporary); no I, O or S."""
+UPN_INPUT_PATTERN = r"^ *[A-HJ-NP-RT-Za-hj-np-rt-z][0-9]{11}[0-9A-HJ-NP-RT-Za-hj-np-rt-z] *$"
+"""A UPN as typed: as recorded, in either case."""
+
+# fullmatch, not match: Python's "$" also matches before a final newline, JSON Schema's does not.
+_NHS_INPUT = re.compile(NHS_NUMBER_INPUT_PATTERN)
+_UPN_INPUT = re.compile(UPN_INPUT_PATTERN)
 
 # Plausible English local-authority codes (the DfE's three-digit LA numbers run 201-938).
 _LA_CODES = (201, 302, 330, 373, 800, 810, 855, 885, 937, 938)
@@ -49,10 +68,15 @@ def nhs_check_digit(first_nine: str) -> int | None:
 
 
 def normalise_nhs_number(value: str) -> str:
-    """Return the ten-digit NHS number (spaces and hyphens removed) or raise InvalidIdentifier."""
-    digits = re.sub(r"[\s-]", "", value)
-    if not _NHS_SHAPE.match(digits):
-        raise InvalidIdentifier("an NHS number is ten digits")
+    """Return the ten-digit NHS number (spaces and hyphens removed) or raise InvalidIdentifier.
+
+    Accepted: :data:`NHS_NUMBER_INPUT_PATTERN` with a right modulus-11 check digit.
+    """
+    if not _NHS_INPUT.fullmatch(value):
+        raise InvalidIdentifier(
+            "an NHS number is ten digits (optionally grouped 3 3 4 by spaces or hyphens)"
+        )
+    digits = re.sub(r"[ -]", "", value)
     check = nhs_check_digit(digits[:9])
     if check is None or check != int(digits[9]):
         raise InvalidIdentifier("the NHS number's check digit is wrong")
@@ -75,11 +99,11 @@ def normalise_upn(value: str) -> str:
 
     A permanent UPN ends in a digit, a temporary one in a letter; both carry the check letter.
     """
-    upn = value.strip().upper()
-    if not _UPN_SHAPE.match(upn):
+    if not _UPN_INPUT.fullmatch(value):
         raise InvalidIdentifier(
             "a UPN is a check letter, eleven digits and a final digit or letter (not I, O or S)"
         )
+    upn = value.strip(" ").upper()
     if upn_check_letter(upn[1:]) != upn[0]:
         raise InvalidIdentifier("the UPN's check letter is wrong")
     return upn

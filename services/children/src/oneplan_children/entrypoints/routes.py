@@ -7,12 +7,11 @@ become problem documents through the service's error table (`oneplan_children.bo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from oneplan_children.domain.commands import (
     AddFamilyMember,
@@ -22,16 +21,14 @@ from oneplan_children.domain.commands import (
     MemberInput,
     MergeInput,
     NewChild,
+    NhsNumberInput,
     RemovalInput,
     RemoveFamilyMember,
     ReviseStory,
-)
-from oneplan_children.domain.identifiers import (
-    InvalidIdentifier,
-    normalise_nhs_number,
-    normalise_upn,
+    UpnInput,
 )
 from oneplan_children.domain.model import Child
+from oneplan_children.entrypoints import examples
 from oneplan_children.entrypoints.schemas import ChildOut, MemberOut, SearchOut, StoryOut
 from oneplan_children.entrypoints.views import (
     EXTENDED_FIELDS,
@@ -49,7 +46,7 @@ from oneplan_children.service_layer.handlers import (
     register_child,
     search_children,
 )
-from oneplan_events.types import BoundedDate, BoundedDateTime, Name, PlainText, ShortText
+from oneplan_events.types import BoundedDate, BoundedDateTime, Name, ShortText
 from oneplan_events.vocabulary import DataClass
 from oneplan_kit.access import FAMILY_OF_CHILD, SEND_STAFF, Allow, ChildReader, SendStaff
 from oneplan_kit.auth import Principal
@@ -62,9 +59,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/children", tags=["children"])
 
-Identifier = Annotated[str, PlainText(max_length=20)]
-"""An NHS number or UPN as typed (spaces allowed), normalised by the route."""
-
 StoryTeller = Annotated[Principal, Allow(SEND_STAFF | FAMILY_OF_CHILD)]
 """SEND team staff, or the child's own family: who may tell the child's story."""
 
@@ -74,7 +68,11 @@ def _body(child: Child, today: date, **extra: Any) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Register a child", response_model=ChildOut)
-async def register(body: NewChild, caller: SendStaff, cmd: CommandDep) -> Response:
+async def register(
+    body: Annotated[NewChild, Body(openapi_examples=examples.NEW_CHILD)],
+    caller: SendStaff,
+    cmd: CommandDep,
+) -> Response:
     """201 with Location and ETag; 409 with a link when the NHS number or UPN has a record."""
     registered = await register_child(cmd.uow, body)
     child = registered.child
@@ -100,30 +98,18 @@ async def search(
     caller: SendStaff,
     uow: ReadDep,
     today: TodayDep,
-    nhs_number: Annotated[Identifier | None, Query()] = None,
-    upn: Annotated[Identifier | None, Query()] = None,
+    nhs_number: Annotated[NhsNumberInput | None, Query()] = None,
+    upn: Annotated[UpnInput | None, Query()] = None,
     family_name: Annotated[Name | None, Query()] = None,
     date_of_birth: BoundedDate | None = None,
 ) -> dict[str, Any]:
     """By NHS number, UPN, or family name with date of birth."""
     if nhs_number is None and upn is None and (family_name is None or date_of_birth is None):
         raise BadRequest("Search by nhs_number, upn, or family_name with date_of_birth.")
-    nhs = _identifier("nhs_number", nhs_number, normalise_nhs_number)
-    pupil = _identifier("upn", upn, normalise_upn)
     rows = await search_children(
-        uow, nhs_number=nhs, upn=pupil, family_name=family_name, date_of_birth=date_of_birth
+        uow, nhs_number=nhs_number, upn=upn, family_name=family_name, date_of_birth=date_of_birth
     )
     return {"items": [summary_view(row, today) for row in rows]}
-
-
-def _identifier(name: str, value: str | None, normalise: Callable[[str], str]) -> str | None:
-    if value is None:
-        return None
-    try:
-        return normalise(value)
-    except InvalidIdentifier as error:
-        problem = [{"location": ["query", name], "message": str(error)}]
-        raise ValidationProblem(problem) from None
 
 
 @router.get("/{child_id}", summary="Read a child's record", response_model=ChildOut)
@@ -151,7 +137,7 @@ async def read_child(
 )
 async def change_details(
     child_id: UUID,
-    body: DetailsPatch,
+    body: Annotated[DetailsPatch, Body(openapi_examples=examples.DETAILS_PATCH)],
     caller: SendStaff,
     version: IfMatchVersion,
     cmd: CommandDep,
@@ -169,7 +155,7 @@ async def change_details(
 )
 async def add_member(
     child_id: UUID,
-    body: MemberInput,
+    body: Annotated[MemberInput, Body(openapi_examples=examples.MEMBER)],
     caller: SendStaff,
     version: IfMatchVersion,
     cmd: CommandDep,
@@ -197,7 +183,7 @@ async def _member_response(
 async def change_member(
     child_id: UUID,
     member_id: UUID,
-    body: MemberInput,
+    body: Annotated[MemberInput, Body(openapi_examples=examples.MEMBER)],
     caller: SendStaff,
     version: IfMatchVersion,
     cmd: CommandDep,
@@ -238,7 +224,7 @@ async def remove_member(
 )
 async def revise_story(
     child_id: UUID,
-    body: Story,
+    body: Annotated[Story, Body(openapi_examples=examples.STORY)],
     caller: StoryTeller,
     version: IfMatchVersion,
     cmd: CommandDep,
@@ -279,7 +265,12 @@ async def read_story(
 @router.post(
     "/{child_id}/merge", summary="Merge a duplicate record into this one", response_model=ChildOut
 )
-async def merge(child_id: UUID, body: MergeInput, caller: SendStaff, cmd: CommandDep) -> Response:
+async def merge(
+    child_id: UUID,
+    body: Annotated[MergeInput, Body(openapi_examples=examples.MERGE)],
+    caller: SendStaff,
+    cmd: CommandDep,
+) -> Response:
     """Retires `duplicate_id`; this record survives and takes over identifiers only the
     duplicate held."""
     survivor = await merge_records(cmd.uow, child_id, body.duplicate_id, body.reason)

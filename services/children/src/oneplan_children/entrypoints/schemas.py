@@ -7,8 +7,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from oneplan_children.domain.calendar import KeyStage
 from oneplan_children.domain.commands import MemberInput
-from oneplan_children.events import Address, Setting, Story
+from oneplan_children.events import Address, NhsNumber, Setting, Sex, Story, Upn
+from oneplan_events.vocabulary import DataClass
 
 __all__ = ["ChildOut", "MemberOut", "SearchOut", "StoryOut"]
 
@@ -29,7 +31,7 @@ class MemberOut(MemberInput):
 class Withheld(_Out):
     """A data class not released to the reader, and why."""
 
-    data_class: str
+    data_class: DataClass
     reason: str | None
 
 
@@ -55,14 +57,14 @@ class ChildOut(_Out):
     age: int
     school_year: int | None
     school_year_label: str | None
-    key_stage: str | None
+    key_stage: KeyStage | None
     over_compulsory_school_age: bool
     merged_into: UUID | None
     links: dict[str, str]
-    sex: str | None = None
+    sex: Sex | None = None
     gender: str | None = None
-    nhs_number: str | None = None
-    upn: str | None = None
+    nhs_number: NhsNumber | None = None
+    upn: Upn | None = None
     address: Address | None = None
     setting: Setting | None = None
     languages: list[str] | None = None
@@ -89,12 +91,12 @@ class SearchHit(_Out):
     given_name: str
     family_name: str
     date_of_birth: date
-    nhs_number: str | None
-    upn: str | None
+    nhs_number: NhsNumber | None
+    upn: Upn | None
     age: int
     school_year: int | None
     school_year_label: str | None
-    key_stage: str | None
+    key_stage: KeyStage | None
     over_compulsory_school_age: bool
     links: dict[str, str]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 
 from oneplan_consent.adapters import repository
 from oneplan_consent.adapters.tables import ConsentRow
@@ -12,6 +13,7 @@ from oneplan_consent.config import ConsentSettings
 from oneplan_consent.domain.commands import Actor
 from oneplan_consent.domain.record_visibility import Entry, RecordKind
 from oneplan_consent.domain.who_may_consent import ConsentRequest
+from oneplan_consent.entrypoints import examples
 from oneplan_consent.entrypoints.access import (
     ensure_family_records_as_themself,
     ensure_may_list,
@@ -58,7 +60,10 @@ def actor_of(principal: Principal) -> Actor:
     summary="Record a consent given for the child",
 )
 async def give_consent(
-    child_id: UUID, body: ConsentIn, caller: Caller, cmd: CommandDep
+    child_id: UUID,
+    body: Annotated[ConsentIn, Body(openapi_examples=examples.CONSENT)],
+    caller: Caller,
+    cmd: CommandDep,
 ) -> Response:
     """Refused with 422 (each broken rule named) when the person may not consent, the period
     is empty, or an agency is unknown; 404 when the child is unknown; 403 when a family user
@@ -127,7 +132,10 @@ async def get_consent(
     summary="Withdraw a consent: it permits no further disclosure, at once",
 )
 async def withdraw_consent(
-    consent_id: UUID, body: WithdrawalIn, caller: FamilyOrPractitioner, cmd: CommandDep
+    consent_id: UUID,
+    body: Annotated[WithdrawalIn, Body(openapi_examples=examples.WITHDRAWAL)],
+    caller: FamilyOrPractitioner,
+    cmd: CommandDep,
 ) -> Response:
     """409 when the consent was already withdrawn or has expired; 403 when a family user did
     not give it (see `ensure_may_withdraw`); 404 for a consent the caller is not shown (see

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from oneplan_consent.adapters import repository
 from oneplan_consent.domain.record_visibility import Entry, RecordKind, may_see
+from oneplan_consent.entrypoints import examples
 from oneplan_consent.entrypoints.access import (
     AskedSharing,
     ensure_may_ask_about,
@@ -25,6 +26,7 @@ from oneplan_kit import (
     ReadDep,
     ReplicaDep,
 )
+from oneplan_kit.errors import one_or_many
 from oneplan_sharing import ConsentReplica, DecisionRequest
 
 __all__ = ["router"]
@@ -32,6 +34,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["decisions and disclosures"])
 
 _MAX_BATCH = 1000
+
+if TYPE_CHECKING:
+    DecisionBody = DecisionIn | list[DecisionIn]
+else:
+    # The body's JSON type picks one or a batch: a fault is named once, at its field.
+    DecisionBody = one_or_many(DecisionIn)
 
 
 def _decide(replica: ConsentReplica, item: DecisionIn, now: datetime) -> dict[str, Any]:
@@ -59,7 +67,7 @@ def _decide(replica: ConsentReplica, item: DecisionIn, now: datetime) -> dict[st
     summary="Permit or deny: one request, or a batch (a JSON array, answered in order)",
 )
 async def decide(
-    body: DecisionIn | list[DecisionIn] = Body(),  # noqa: B008 - FastAPI's declaration idiom
+    body: Annotated[DecisionBody, Body(openapi_examples=examples.DECISION)],
     *,
     principal: FamilyOrPractitioner,
     replica: ReplicaDep,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from oneplan_consent.adapters import repository
 from oneplan_consent.adapters.tables import DutyRow, OverrideRow, RefusalRow
 from oneplan_consent.domain.commands import RecordDuty, RecordOverride, RecordRefusal
 from oneplan_consent.domain.record_visibility import Entry, Involvement, RecordKind, may_see
+from oneplan_consent.entrypoints import examples
 from oneplan_consent.entrypoints.access import ensure_may_list, ensure_may_see_record
 from oneplan_consent.entrypoints.consents import actor_of, consent_settings
 from oneplan_consent.entrypoints.schemas import (
@@ -49,7 +50,10 @@ router = APIRouter(prefix="/v1", tags=["sharing without consent"])
     summary="Record a safeguarding override (role safeguarding_lead)",
 )
 async def record_override(
-    child_id: UUID, body: OverrideIn, caller: SafeguardingLead, cmd: CommandDep
+    child_id: UUID,
+    body: Annotated[OverrideIn, Body(openapi_examples=examples.OVERRIDE)],
+    caller: SafeguardingLead,
+    cmd: CommandDep,
 ) -> Response:
     """Time-limited (default 30 days) and flagged for review; 403 for any other role."""
     command = RecordOverride(
@@ -126,7 +130,10 @@ async def list_overrides(
     summary="Record the review of an override",
 )
 async def review_override(
-    override_id: UUID, body: OverrideReviewIn, caller: SafeguardingLead, cmd: CommandDep
+    override_id: UUID,
+    body: Annotated[OverrideReviewIn, Body(openapi_examples=examples.REVIEW)],
+    caller: SafeguardingLead,
+    cmd: CommandDep,
 ) -> Response:
     """409 when the override has ended; 404 for an override the caller is not shown."""
     row = await _override(cmd.uow, override_id)
@@ -141,7 +148,10 @@ async def review_override(
     "/overrides/{override_id}/end", response_model=OverrideOut, summary="End an override now"
 )
 async def end_override(
-    override_id: UUID, body: OverrideEndIn, caller: SafeguardingLead, cmd: CommandDep
+    override_id: UUID,
+    body: Annotated[OverrideEndIn, Body(openapi_examples=examples.ENDING)],
+    caller: SafeguardingLead,
+    cmd: CommandDep,
 ) -> Response:
     """409 when the override has ended already; 404 for an override the caller is not
     shown."""
@@ -160,7 +170,10 @@ async def end_override(
     summary="Record a decision not to share, with its reason",
 )
 async def record_refusal(
-    child_id: UUID, body: RefusalIn, caller: Practitioner, cmd: CommandDep
+    child_id: UUID,
+    body: Annotated[RefusalIn, Body(openapi_examples=examples.REFUSAL)],
+    caller: Practitioner,
+    cmd: CommandDep,
 ) -> Response:
     """Any practitioner may record why they decided not to share."""
     command = RecordRefusal(
@@ -177,7 +190,13 @@ async def record_refusal(
     await handlers.record_refusal(cmd.uow, command)
     row = await cmd.uow.session.get(RefusalRow, command.refusal_id)
     assert row is not None
-    return await cmd.respond(RefusalOut.of(row), status_code=201, version=1)
+    # No route reads one refusal: Location names the list that holds it.
+    return await cmd.respond(
+        RefusalOut.of(row),
+        status_code=201,
+        version=1,
+        location=f"/v1/children/{child_id}/refusals",
+    )
 
 
 @router.post(
@@ -187,7 +206,10 @@ async def record_refusal(
     summary="Record a statutory duty to share (role safeguarding_lead)",
 )
 async def record_duty(
-    child_id: UUID, body: DutyIn, caller: SafeguardingLead, cmd: CommandDep
+    child_id: UUID,
+    body: Annotated[DutyIn, Body(openapi_examples=examples.DUTY)],
+    caller: SafeguardingLead,
+    cmd: CommandDep,
 ) -> Response:
     """Sharing the law requires; decided with basis `statutory_duty`."""
     command = RecordDuty(
@@ -207,7 +229,13 @@ async def record_duty(
     outcome = await handlers.record_duty(cmd.uow, command)
     row = await cmd.uow.session.get(DutyRow, command.duty_id)
     assert row is not None
-    return await cmd.respond(DutyOut.of(row, cmd.now), status_code=201, version=outcome.version)
+    # No route reads one duty: Location names the list that holds it.
+    return await cmd.respond(
+        DutyOut.of(row, cmd.now),
+        status_code=201,
+        version=outcome.version,
+        location=f"/v1/children/{child_id}/duties",
+    )
 
 
 @router.post(
@@ -216,7 +244,10 @@ async def record_duty(
     summary="End a statutory duty now (safeguarding_lead)",
 )
 async def end_duty(
-    duty_id: UUID, body: OverrideEndIn, caller: SafeguardingLead, cmd: CommandDep
+    duty_id: UUID,
+    body: Annotated[OverrideEndIn, Body(openapi_examples=examples.ENDING)],
+    caller: SafeguardingLead,
+    cmd: CommandDep,
 ) -> Response:
     """404 for an unknown duty or one the caller is not shown; 409 when it has been ended
     already."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,9 @@ from oneplan_consent.adapters.tables import (
     OverrideRow,
     RefusalRow,
 )
+from oneplan_consent.domain.aggregates import ConsentStatus
 from oneplan_consent.events import CaptureMethod, ConsentGiver, LawfulBasis
+from oneplan_events.catalogue import DisclosureBasis
 from oneplan_events.types import AgencyName, BoundedDateTime, PlainText, ShortText
 from oneplan_events.vocabulary import DataClass, Purpose
 
@@ -65,7 +67,7 @@ class ConsentOut(BaseModel):
 
     consent_id: UUID
     child_id: UUID
-    status: str
+    status: ConsentStatus
     version: int
     ended_at: datetime | None
     record: dict[str, Any]
@@ -75,7 +77,7 @@ class ConsentOut(BaseModel):
         return cls(
             consent_id=row.consent_id,
             child_id=row.child_id,
-            status=row.status,
+            status=ConsentStatus(row.status),
             version=row.version,
             ended_at=row.ended_at,
             record=row.record,
@@ -222,7 +224,7 @@ class DecisionOut(BaseModel):
     """Permit with its basis (and the consent, override or duty id), or deny with the reason."""
 
     permit: bool
-    basis: str | None
+    basis: Literal["own_data", "consent", "override", "statutory_duty"] | None
     reference: UUID | None
     reason: str | None
 
@@ -235,9 +237,9 @@ class DisclosureOut(BaseModel):
     owner_agency: str
     recipient_agency: str
     recipient: str
-    data_classes: list[str]
+    data_classes: list[DataClass]
     purpose: str
-    basis: str
+    basis: DisclosureBasis
     reference_id: UUID | None
     disclosed_at: datetime
 
@@ -249,9 +251,9 @@ class DisclosureOut(BaseModel):
             owner_agency=row.owner_agency,
             recipient_agency=row.recipient_agency,
             recipient=row.recipient,
-            data_classes=row.data_classes,
+            data_classes=[DataClass(value) for value in row.data_classes],
             purpose=row.purpose,
-            basis=row.basis,
+            basis=row.basis,  # type: ignore[arg-type]  # a DisclosureBasis as recorded
             reference_id=row.reference_id,
             disclosed_at=row.disclosed_at,
         )
