@@ -219,9 +219,7 @@ async def end_duty(
     response_model=list[DutyOut],
     summary="The child's statutory duties to share, newest first (practitioners)",
 )
-async def list_duties(
-    child_id: UUID, caller: Caller, uow: ReadDep, now: NowDep
-) -> list[DutyOut]:
+async def list_duties(child_id: UUID, caller: Caller, uow: ReadDep, now: NowDep) -> list[DutyOut]:
     """Ended duties included (`ended_at`); `active` says whether the duty permits now. For
     the SEND team, the safeguarding lead and agencies with a part in the child."""
     await ensure_may_list(uow.session, caller, child_id, RecordKind.DUTY)
