@@ -56,7 +56,13 @@ def test_service_is_built_and_wired_like_the_others(name: str) -> None:
     env = spec["environment"]
     assert env[f"{name.upper()}_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert env[f"{name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/oneplan_{name}")
-    assert env["ONEPLAN_NATS_URL"].startswith(f"nats://{name}:")
+    # Its own NATS user, with the password the nats service is given (not in the URL, which
+    # could not carry every password: / @ : #).
+    assert env["ONEPLAN_NATS_URL"] == "nats://nats:4222"
+    assert env["ONEPLAN_NATS_USER"] == name
+    variable = f"NATS_{name.upper()}_PASSWORD"
+    assert env["ONEPLAN_NATS_PASSWORD"] == f"${{{variable}:-{name}-dev}}"
+    assert variable in compose()["services"]["nats"]["environment"]
     assert "ONEPLAN_JWKS_URL" in env
     for dependency in ("nats", "postgres"):
         assert spec["depends_on"][dependency] == {"condition": "service_healthy"}

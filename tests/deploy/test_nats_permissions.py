@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -501,3 +502,104 @@ async def test_the_kits_connection_consumes_under_its_permissions(
         assert consumer.stats.applied == 1
     finally:
         await client.close()
+
+
+async def _aim_consent_deliveries_at(user: User, subject: str, **config: Any) -> str:
+    """What no subject permission can see: an ephemeral push consumer on CONSENT whose
+    deliver subject (in the request's body) is ``subject``; the consumer's name."""
+    body = {
+        "stream_name": "CONSENT",
+        "config": {"deliver_subject": subject, "ack_policy": "none", **config},
+    }
+    answer = await user.client.request(
+        "$JS.API.CONSUMER.CREATE.CONSENT", json.dumps(body).encode(), timeout=5
+    )
+    created = json.loads(answer.data)
+    assert "error" not in created, created
+    name: str = created["name"]
+    return name
+
+
+async def _messages(inspector: User, stream: str) -> int:
+    info = await inspector.client.jetstream(timeout=5).stream_info(stream)
+    return int(info.state.messages)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"idle_heartbeat": 200_000_000, "flow_control": True}, {"deliver_group": "g"}],
+    ids=["plain", "heartbeats", "queue-group"],
+)
+async def test_a_push_consumer_aimed_at_another_stream_delivers_nothing_into_it(
+    deploy_nats: NatsProcess, config: dict[str, Any]
+) -> None:
+    """The replica's user may create ephemeral consumers on CONSENT and so chooses their deliver
+    subject, which no permission constrains: transport aims one at a plans subject, which
+    PLANS would store. JetStream delivers a push consumer's messages only while a client is
+    subscribed to that exact subject (neither the stream capturing it nor a wildcard
+    subscription such as an operator's `oneplan.>` counts), and no service user may subscribe
+    to anything but its own inbox: nothing arrives."""
+    await ensure_streams(deploy_nats, "consent", "plans")
+    await publish(deploy_nats, disclosure("consent"))
+    target = f"oneplan.plans.plan.issued.{uuid.uuid4()}.0"
+    async with (
+        connect_as(deploy_nats, "transport") as transport,
+        connect_as(deploy_nats, "inspector", "test-inspector") as inspector,
+    ):
+        tap = await inspector.client.subscribe("oneplan.>")
+        name = await _aim_consent_deliveries_at(transport, target, **config)
+        await asyncio.sleep(1.5)
+        assert await _messages(inspector, "PLANS") == 0
+        consumer = await inspector.client.jetstream(timeout=5).consumer_info("CONSENT", name)
+        assert (consumer.delivered.stream_seq, consumer.num_pending) == (0, 1)
+        assert tap.pending_msgs == 0
+        # Subscribing to the target itself is what the service user may not do.
+        await transport.client.subscribe(target)
+        await transport.client.flush()
+        await transport.wait_for_error("permissions violation for subscription")
+        await asyncio.sleep(0.5)
+        assert await _messages(inspector, "PLANS") == 0
+
+
+async def test_the_known_limit_a_subscriber_to_the_exact_subject_opens_the_way(
+    deploy_nats: NatsProcess,
+) -> None:
+    """deploy/README.md's known limit: while a user without subscribe limits listens on the
+    exact subject aimed at, the deliveries land in PLANS. They are CONSENT's messages, not
+    anything the user wrote, stored under their CONSENT subject, which no plans durable's
+    filter matches. Aimed at the JetStream API, they are not taken as requests."""
+    await ensure_streams(deploy_nats, "consent", "plans")
+    event = disclosure("consent")
+    await publish(deploy_nats, event)
+    target = f"oneplan.plans.plan.issued.{uuid.uuid4()}.0"
+    api = "$JS.API.STREAM.DELETE.CONSENT"
+    async with (
+        connect_as(deploy_nats, "transport") as transport,
+        connect_as(deploy_nats, "inspector", "test-inspector") as inspector,
+    ):
+        for subject in (target, api):
+            await inspector.client.subscribe(subject)
+        await inspector.client.flush()
+        for subject in (target, api):
+            await _aim_consent_deliveries_at(transport, subject)
+        async with asyncio.timeout(5):
+            while True:
+                if await _messages(inspector, "PLANS"):
+                    break
+                await asyncio.sleep(0.05)
+        inspect = inspector.client.jetstream(timeout=5)
+        relayed = await inspect.get_msg("PLANS", 1)
+        assert (relayed.headers or {})["ce-id"] == event.id
+        assert relayed.subject.startswith(f"{event.nats_subject}.")  # CONSENT's, partitioned
+        filters = [
+            subject
+            for definition in DEFINITIONS.values()
+            for subscription in definition.subscriptions
+            for read in stream_reads(definition, subscription, list(DEFINITIONS.values()))
+            if read.stream == "PLANS"
+            for _, subject in read.consumers
+        ]
+        assert filters
+        assert all(subject.startswith("oneplan.plans.") for subject in filters)
+        await asyncio.sleep(0.5)
+        assert await _messages(inspector, "CONSENT") == 1  # the API took no request

@@ -3,13 +3,11 @@ free ports, on their own nats-server and two fresh PostgreSQL databases."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
@@ -22,19 +20,7 @@ from oneplan_testkit import unique_name
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from e2e_services import Services, serving
-
-
-async def _drop_databases(admin_url: str, names: list[str]) -> None:
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(
-        user=url.username, password=url.password, host=url.host, port=url.port, database="postgres"
-    )
-    try:
-        for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+from e2e_services import Services, drop_databases, serving, wait_ready
 
 
 @pytest.fixture
@@ -60,16 +46,7 @@ async def services(
         ):
             async with httpx.AsyncClient() as client:
                 for url in (children, consent):
-                    await _wait_ready(client, url)
+                    await wait_ready(client, url)
             yield Services(children=children, consent=consent, settings=children_settings)
     finally:
-        await _drop_databases(postgres_url, names)
-
-
-async def _wait_ready(client: httpx.AsyncClient, url: str) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            response = await client.get(f"{url}/readyz")
-            if response.status_code == 200:
-                return
-            await asyncio.sleep(0.1)
+        await drop_databases(postgres_url, names)

@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+import httpx
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from oneplan_kit import ServiceSettings, issue_dev_token
 from oneplan_testkit.ports import free_port
@@ -53,3 +56,26 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+async def wait_ready(client: httpx.AsyncClient, url: str, within: float = 30.0) -> None:
+    """Until the service at `url` answers /readyz with 200 (ready or degraded)."""
+    async with asyncio.timeout(within):
+        while True:
+            response = await client.get(f"{url}/readyz")
+            if response.status_code == 200:
+                return
+            await asyncio.sleep(0.1)
+
+
+async def drop_databases(admin_url: str, names: list[str]) -> None:
+    """Drop the test's databases (connections still open are ended)."""
+    url = make_url(admin_url)
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port, database="postgres"
+    )
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from oneplan_kit import ServiceSettings
+from oneplan_kit.nats import redacted
 
 
 class ChildrenLikeSettings(ServiceSettings):
@@ -24,6 +25,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "ONEPLAN_NATS_URL",
         "KITCFG_DATABASE_URL",
         "ONEPLAN_IDEMPOTENCY_RETENTION",
+        "ONEPLAN_NATS_USER",
+        "ONEPLAN_NATS_PASSWORD",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -101,3 +104,48 @@ def test_a_relay_lease_that_never_lasts_is_refused(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("ONEPLAN_RELAY_LEASE_TTL", "0")
     with pytest.raises(ValidationError, match="ONEPLAN_RELAY_LEASE_TTL"):
         ChildrenLikeSettings()
+
+
+def test_a_service_connects_as_its_own_nats_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The password is its own variable: a URL cannot carry one with / @ : or #."""
+    monkeypatch.setenv("ONEPLAN_NATS_URL", "nats://nats-1:4222, nats://nats-2:4222")
+    monkeypatch.setenv("ONEPLAN_NATS_USER", "children")
+    monkeypatch.setenv("ONEPLAN_NATS_PASSWORD", "Zx9/+q=Ab@c:d#e")
+    settings = ChildrenLikeSettings()
+    assert settings.nats_servers == ["nats://nats-1:4222", "nats://nats-2:4222"]
+    assert settings.nats_user == "children"
+    assert settings.nats_password is not None
+    assert settings.nats_password.get_secret_value() == "Zx9/+q=Ab@c:d#e"
+    assert "Zx9" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("variables", "reason"),
+    [
+        ({"ONEPLAN_NATS_USER": "children"}, "set together"),
+        ({"ONEPLAN_NATS_PASSWORD": "secret"}, "set together"),
+        ({"ONEPLAN_NATS_URL": " , "}, "names no server"),
+        (
+            {
+                "ONEPLAN_NATS_URL": "nats://children:old@nats:4222",
+                "ONEPLAN_NATS_USER": "children",
+                "ONEPLAN_NATS_PASSWORD": "new",
+            },
+            "give the user and password once",
+        ),
+    ],
+)
+def test_nats_credentials_given_half_or_twice_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], reason: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=reason):
+        ChildrenLikeSettings()
+
+
+def test_passwords_in_nats_urls_are_redacted_in_a_list_too() -> None:
+    assert redacted("nats://u:secret@n1:4222,nats://u:other@n2:4222") == (
+        "nats://u:***@n1:4222,nats://u:***@n2:4222"
+    )
+    assert redacted("nats://n1:4222") == "nats://n1:4222"

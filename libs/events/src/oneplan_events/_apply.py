@@ -103,6 +103,7 @@ class _Settled:
     action: _Action
     delay: float = 0.0
     outcome: str = "applied"
+    reason: str = ""  # why a parked message was parked
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Applier:
     strict_order: bool
     max_deliver: int
     backoff: Sequence[float]
+    parked_loses: str = ""
     stats: ConsumerStats = field(default_factory=ConsumerStats)
     # Failed attempts per event id in this process; deliveries would count holds too.
     _failures: dict[str, int] = field(default_factory=dict)
@@ -222,7 +224,7 @@ class Applier:
     async def _apply_positioned(self, session: AsyncSession, item: Item) -> _Settled:
         if item.problem is not None:
             await park(session, self.name, item.msg, item.event_id, item.problem)
-            return _Settled(item, _Action.TERM, outcome="parked")
+            return _Settled(item, _Action.TERM, outcome="parked", reason=item.problem)
         if item.handler is None:
             return _Settled(item, _Action.ACK, outcome="passed")
         await self._run_handler(session, item)
@@ -233,7 +235,7 @@ class Applier:
     ) -> _Settled:
         if item.problem is not None:
             await park(session, self.name, item.msg, item.event_id, item.problem)
-            return _Settled(item, _Action.TERM, outcome="parked")
+            return _Settled(item, _Action.TERM, outcome="parked", reason=item.problem)
         if item.handler is None:
             return _Settled(item, _Action.ACK, outcome="passed")
         if item.event_id not in claimed:
@@ -324,7 +326,12 @@ class Applier:
             logger.warning("consumer %s: cannot park %s: %r", self.name, item.event_id, error)
             return _Settled(item, _Action.RETRY, self._backoff_for(self.max_deliver), "retried")
         self._failures.pop(key, None)
-        return _Settled(item, _Action.TERM, outcome="parked")
+        return _Settled(
+            item,
+            _Action.TERM,
+            outcome="parked",
+            reason=f"failed {self.max_deliver} times, last: {reason}",
+        )
 
     def _all_later(self, items: Sequence[Item], error: Exception) -> list[_Settled]:
         logger.warning("consumer %s: database unavailable (%s); retrying", self.name, error)
@@ -347,16 +354,29 @@ class Applier:
                 await entry.item.msg.ack()
             elif entry.action is _Action.TERM:
                 await entry.item.msg.term()
-                logger.error(
-                    "consumer %s: parked %s (%s): %s; see `oneplan deadletters list`",
-                    self.name,
-                    entry.item.event_id,
-                    entry.item.event_type,
-                    entry.item.problem or "failed repeatedly",
-                )
+                self._log_parked(entry)
             else:
                 await entry.item.msg.nak(delay=entry.delay)
             self._count(entry)
+
+    def _log_parked(self, entry: _Settled) -> None:
+        """An ERROR naming the consumer, the event and what is missing until it is replayed."""
+        item = entry.item
+        loses = f"; missing until replayed: {self.parked_loses}" if self.parked_loses else ""
+        logger.error(
+            "consumer %s: parked event %s (%s): %s%s; see `oneplan deadletters list`",
+            self.name,
+            item.event_id,
+            item.event_type,
+            entry.reason,
+            loses,
+            extra={
+                "consumer": self.name,
+                "event_id": item.event_id,
+                "event_type": item.event_type,
+                "parked_loses": self.parked_loses or None,
+            },
+        )
 
     def _count(self, entry: _Settled) -> None:
         stats = self.stats

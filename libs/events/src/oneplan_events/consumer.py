@@ -88,7 +88,8 @@ class DurableConsumer:
     and dead letters. ``types`` narrows what is read (``"disclosure.recorded"``: only those
     events of every record); otherwise every event of the stream is read, and a version gap in
     a record holds it back until the missing event arrives (``strict_order``). Events the
-    reactions do not handle are passed over, their version still counted.
+    reactions do not handle are passed over, their version still counted. ``parked_loses``
+    says what a parked message leaves missing (the ERROR logged when one is parked says it).
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class DurableConsumer:
         max_deliver: int = 5,
         backoff: Sequence[float] = (1, 5, 30),
         timing: ConsumerTiming | None = None,
+        parked_loses: str = "",
     ) -> None:
         if batch < 1 or max_deliver < 1 or not backoff:
             raise ValueError("batch, max_deliver and backoff must be set")
@@ -125,6 +127,7 @@ class DurableConsumer:
             strict_order=types is None,
             max_deliver=max_deliver,
             backoff=tuple(backoff),
+            parked_loses=parked_loses,
         )
         self._sessionmaker = sessionmaker
         self._partitions: list[_Partition] = []
@@ -137,6 +140,11 @@ class DurableConsumer:
     def stats(self) -> ConsumerStats:
         """Counters of what this consumer did."""
         return self.applier.stats
+
+    @property
+    def parked_loses(self) -> str:
+        """What a message this consumer parks leaves missing until it is replayed."""
+        return self.applier.parked_loses
 
     @property
     def running(self) -> bool:

@@ -6,6 +6,10 @@ finds the streams holding ``oneplan.*.<types>`` subjects (``STREAM.NAMES`` with 
 filter, which every service user may call) and runs a ``DurableConsumer`` on each. It looks
 at once when it starts, again whenever JetStream announces a new stream (the
 ``STREAM.CREATED`` advisory), and every ``interval`` seconds as a safety net.
+
+``expected`` names streams the follower's service knows exist in its deployment (its own, the
+ones its other subscriptions read): until each is followed, :attr:`StreamFollower.missing`
+lists it, so a fresh start whose neighbour has not created its stream yet says so.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from nats.aio.client import Client
@@ -39,6 +43,7 @@ class StreamFollower:
         types: str,
         build: Callable[[str], DurableConsumer],
         interval: float = 10.0,
+        expected: Iterable[str] = (),
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
@@ -46,6 +51,7 @@ class StreamFollower:
         self.name = name
         self.types = types
         self.interval = interval
+        self.expected = frozenset(expected)
         self._build = build
         self.consumers: dict[str, DurableConsumer] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -53,11 +59,17 @@ class StreamFollower:
         self._stopping = asyncio.Event()
         self.discovered = False
         self.last_error: str | None = None
+        self.watching_advisories = False
 
     @property
     def streams(self) -> list[str]:
         """The streams followed so far."""
         return sorted(self.consumers)
+
+    @property
+    def missing(self) -> list[str]:
+        """The expected streams not followed yet (not created yet, or not found yet)."""
+        return sorted(self.expected - set(self.consumers))
 
     @property
     def subject(self) -> str:
@@ -75,6 +87,7 @@ class StreamFollower:
                     await asyncio.wait_for(self._wake.wait(), self.interval)
         finally:
             if advisory is not None:
+                self.watching_advisories = False
                 with contextlib.suppress(Exception):
                     await advisory.unsubscribe()
             await self._stop_consumers()
@@ -112,13 +125,15 @@ class StreamFollower:
             self._wake.set()
 
         try:
-            return await self.nc.subscribe(STREAM_CREATED_ADVISORY, cb=on_created)
+            subscription = await self.nc.subscribe(STREAM_CREATED_ADVISORY, cb=on_created)
         except Exception as error:
             # Without the advisory (permissions), the periodic look still finds new streams.
             logger.info(
                 "%s: no stream advisories (%r); looking every %ss", self.name, error, self.interval
             )
             return None
+        self.watching_advisories = True
+        return subscription
 
     async def _stop_consumers(self) -> None:
         for stream, consumer in self.consumers.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections import Counter
 from typing import Any
@@ -127,8 +128,9 @@ async def test_a_failed_event_holds_back_its_record_only(harness: Harness) -> No
 
 
 async def test_failing_handler_is_retried_then_parked_and_its_record_goes_on(
-    harness: Harness,
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.ERROR, logger="oneplan_events.consumer")
     attempts = Counter[str]()
     reactions = Reactions()
 
@@ -142,12 +144,24 @@ async def test_failing_handler_is_retried_then_parked_and_its_record_goes_on(
     record_id = str(uuid.uuid4())
     for title in ("before", "poison", "after"):
         await harness.publish(harness.envelope(title, record_id))
-    consumer = harness.consumer("projector", reactions, max_deliver=3)
+    consumer = harness.consumer(
+        "projector", reactions, max_deliver=3, parked_loses="a row of the test projection"
+    )
 
     async def parked() -> bool:
         return consumer.stats.parked == 1
 
     await harness.eventually(parked, message="poison parked")
+    # The ERROR says which consumer parked which event, why, and what is missing meanwhile.
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    poison_id = harness.published[1].id
+    assert (getattr(error, "consumer", None), getattr(error, "event_id", None)) == (
+        "projector",
+        poison_id,
+    )
+    assert error.getMessage().startswith(f"consumer projector: parked event {poison_id} (")
+    assert "failed 3 times, last: RuntimeError: cannot project poison" in error.getMessage()
+    assert "missing until replayed: a row of the test projection" in error.getMessage()
     await harness.until_projected(2)
     assert [title for _, title in await harness.projected()] == ["before", "after"]
     assert attempts["poison"] == 1 + 3  # in the batch, then alone until the third failure

@@ -104,7 +104,10 @@ _SERVICE: Final = """
         SERVICE: {name}
     environment:
       <<: *oneplan-env
-      ONEPLAN_NATS_URL: nats://{name}:${{NATS_{upper}_PASSWORD:-{name}-dev}}@nats:4222
+      # Its own NATS user (deploy/nats/accounts.conf), with the password NATS is given.
+      ONEPLAN_NATS_URL: nats://nats:4222
+      ONEPLAN_NATS_USER: {name}
+      ONEPLAN_NATS_PASSWORD: ${{NATS_{upper}_PASSWORD:-{name}-dev}}
       {upper}_DATABASE_URL: postgresql+asyncpg://oneplan_{name}:${{DB_PASSWORD_{upper}:-{name}-dev}}@postgres:5432/oneplan_{name}
     ports:
       - "{port}:8000"
@@ -172,6 +175,10 @@ def env_example(services: Sequence[ServiceDefinition]) -> str:
         "ONEPLAN_JWT_AUDIENCE=oneplan",
         "POSTGRES_PASSWORD=change-me",
         *(f"DB_PASSWORD_{s.name.upper()}=change-me" for s in services),
+        "# NATS: nats-server reads every password below from its environment, and each service",
+        "# connects as its own user with its own one (ONEPLAN_NATS_USER, ONEPLAN_NATS_PASSWORD).",
+        "# Letters, digits and + / = are safe (`openssl rand -base64 32`); nats-server refuses at",
+        "# start a value with spaces or quotes, one starting with -, or one it reads as a number.",
         *(f"{variable}=change-me" for variable, _ in _nats_password_names(services)),
     ]
     return "\n".join(lines) + "\n"

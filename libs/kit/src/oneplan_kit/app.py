@@ -239,9 +239,20 @@ def _start_subscription(runtime: Runtime, subscription: Subscription) -> None:
             runtime, subscription, stream, subscription.consumer_name(service, stream)
         ),
         interval=runtime.settings.discovery_interval,
+        expected=_known_streams(runtime.definition),
     )
     runtime.followers.append(follower)
     runtime.supervisor.start(Job(f"follower:{follower.name}", follower.run, follower.stop))
+
+
+def _known_streams(definition: ServiceDefinition) -> set[str]:
+    """The streams a service knows its deployment has: its own, and each one it reads by
+    name. A follower of every stream expects to follow at least these (``/readyz`` says
+    which it has not found yet)."""
+    known = {s.stream for s in definition.subscriptions if s.stream is not None}
+    if definition.publishes:
+        known.add(definition.stream.name)
+    return known
 
 
 def _consumer(
@@ -260,6 +271,7 @@ def _consumer(
         max_deliver=subscription.max_deliver,
         backoff=subscription.backoff,
         timing=runtime.settings.consumer_timing(),
+        parked_loses=subscription.parked_loses,
     )
 
 

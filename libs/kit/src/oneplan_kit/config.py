@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oneplan_events.consumer import ConsumerTiming
@@ -41,8 +41,11 @@ class ServiceSettings(BaseSettings):
     ``ONEPLAN_OTLP_ENDPOINT``, ``ONEPLAN_STREAM_REPLICAS``, ``ONEPLAN_DUPLICATE_WINDOW``,
     ``ONEPLAN_IDEMPOTENCY_RETENTION``,
     ``ONEPLAN_JWT_ISSUER``, ``ONEPLAN_JWT_AUDIENCE``, ``ONEPLAN_JWKS_URL``,
-    ``ONEPLAN_DEV_SIGNING_KEY``, ``ONEPLAN_VAR_DIR``, ``ONEPLAN_LOG_LEVEL``.
-    Per service (prefixed): ``<PREFIX>DATABASE_URL``.
+    ``ONEPLAN_DEV_SIGNING_KEY``, ``ONEPLAN_VAR_DIR``, ``ONEPLAN_LOG_LEVEL``,
+    ``ONEPLAN_NATS_USER``, ``ONEPLAN_NATS_PASSWORD``.
+    Per service (prefixed): ``<PREFIX>DATABASE_URL``. Each service's container sets the shared
+    ones to its own values where they differ: ``ONEPLAN_NATS_USER`` and ``ONEPLAN_NATS_PASSWORD``
+    are the service's own NATS credentials.
     """
 
     model_config = SettingsConfigDict(
@@ -66,7 +69,21 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="SQLAlchemy async URL; default sqlite+aiosqlite:///<var_dir>/<service>.db.",
     )
-    nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_shared("NATS_URL"))
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        validation_alias=_shared("NATS_URL"),
+        description="The NATS server, or a cluster's servers separated by commas.",
+    )
+    nats_user: str | None = Field(
+        default=None,
+        validation_alias=_shared("NATS_USER"),
+        description="This service's NATS user (deploy/nats/accounts.conf has one per service).",
+    )
+    nats_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=_shared("NATS_PASSWORD"),
+        description="That user's password; any characters (a URL could not carry / @ : #).",
+    )
     nats_connect_timeout: float = Field(
         default=10.0,
         validation_alias=_shared("NATS_CONNECT_TIMEOUT"),
@@ -161,6 +178,11 @@ class ServiceSettings(BaseSettings):
         return prefix.strip("_").lower() or "service"
 
     @property
+    def nats_servers(self) -> list[str]:
+        """The NATS servers to connect to (``nats_url`` split at its commas)."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+    @property
     def is_development(self) -> bool:
         """True when running with ``ONEPLAN_ENV=development``."""
         return self.env == "development"
@@ -199,6 +221,19 @@ class ServiceSettings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / self.service_name()}.db"
         if self.dev_signing_key is None:
             self.dev_signing_key = self.var_dir / "dev-signing-key.pem"
+        return self
+
+    @model_validator(mode="after")
+    def _one_way_to_give_nats_credentials(self) -> ServiceSettings:
+        if (self.nats_user is None) != (self.nats_password is None):
+            raise ValueError("ONEPLAN_NATS_USER and ONEPLAN_NATS_PASSWORD are set together")
+        if not self.nats_servers:
+            raise ValueError("ONEPLAN_NATS_URL names no server")
+        if self.nats_user is not None and any("@" in url for url in self.nats_servers):
+            raise ValueError(
+                "ONEPLAN_NATS_URL carries credentials and ONEPLAN_NATS_USER is set: give the "
+                "user and password once, in ONEPLAN_NATS_USER and ONEPLAN_NATS_PASSWORD"
+            )
         return self
 
     @model_validator(mode="after")

@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 
+from oneplan_events.consumer import DurableConsumer
+from oneplan_events.discovery import StreamFollower
 from oneplan_events.schema import dead_letters
 from oneplan_kit.access import Public
 from oneplan_kit.migrations import current_is_head
@@ -85,11 +87,7 @@ async def readiness(runtime: Runtime) -> dict[str, dict[str, Any]]:
     for consumer in runtime.consumers:
         checks[f"consumer:{consumer.name}"] = _consumer_check(consumer)
     for follower in runtime.followers:
-        checks[f"follower:{follower.name}"] = _check(
-            follower.discovered and all(c.running for c in follower.consumers.values()),
-            f"following {', '.join(follower.streams) or 'no stream yet'}",
-            follower.last_error or "no stream discovery has succeeded yet",
-        )
+        checks[f"follower:{follower.name}"] = _follower_check(follower)
     if runtime.replica is not None:
         checks["consent_replica"] = _check(runtime.replica.ready, "fresh", "not ready or stale")
     checks["dead_letters"] = await _dead_letters(runtime)
@@ -100,29 +98,77 @@ def _consumer_check(consumer: Any) -> dict[str, Any]:
     """``partitions``: the ones this instance applies now, so that an operator (or a test)
     sees from each instance's readiness which partitions it holds and when they moved."""
     if consumer.waiting_for_stream:
-        check = _check(True, f"waiting for stream {consumer.stream} to be created", "")
+        # Advisory: a service may start before its neighbour, and must not be held out of
+        # service for it; but it applies none of that stream's events yet, and says so.
+        check = _check(
+            False,
+            "",
+            f"waiting for stream {consumer.stream} to be created (its service has not "
+            "started yet): none of its events are applied",
+            required=False,
+        )
         return {**check, "partitions": []}
     pinned = consumer.pinned_partitions
     detail = f"applying partitions {pinned}" if pinned else "standby (another instance applies)"
     return {**_check(consumer.running, detail, "stopped"), "partitions": pinned}
 
 
+def _follower_check(follower: StreamFollower) -> dict[str, Any]:
+    """Which streams a follower follows, and how it finds new ones; degraded while a stream
+    its service knows of is not followed yet, not ready while discovery fails."""
+    if not follower.discovered:
+        reason = follower.last_error or "not run yet"
+        return _check(False, "", f"stream discovery has not succeeded yet: {reason}")
+    stopped = sorted(s for s, c in follower.consumers.items() if not c.running)
+    if stopped:
+        return _check(False, "", f"consumers stopped on {', '.join(stopped)}")
+    following = f"following {', '.join(follower.streams) or 'no stream yet'}"
+    finding = (
+        "new streams at once (stream-created advisory) and "
+        if follower.watching_advisories
+        else "no stream-created advisories: new streams "
+    ) + f"every {follower.interval:g}s"
+    if follower.missing:
+        waiting = ", ".join(follower.missing)
+        return _check(
+            False,
+            "",
+            f"{following}; waiting for {waiting} (not created yet); {finding}",
+            required=False,
+        )
+    return _check(True, f"{following}; {finding}", "")
+
+
 async def _dead_letters(runtime: Runtime) -> dict[str, Any]:
+    """Unreplayed dead letters by consumer, each with what it leaves missing."""
     try:
         async with asyncio.timeout(_DB_TIMEOUT), runtime.sessionmaker() as session:
-            parked = await session.scalar(
-                select(func.count())
-                .select_from(dead_letters)
+            rows = await session.execute(
+                select(dead_letters.c.consumer, func.count())
                 .where(dead_letters.c.replayed_at.is_(None))
+                .group_by(dead_letters.c.consumer)
+                .order_by(dead_letters.c.consumer)
             )
+            parked: dict[str, int] = {consumer: count for consumer, count in rows}
     except Exception as error:
         return _check(False, "", f"unknown: {type(error).__name__}", required=False)
+    loses = {c.name: c.parked_loses for c in _every_consumer(runtime)}
+    listed = "; ".join(
+        f"{consumer}: {count}" + (f" ({loses[consumer]})" if loses.get(consumer) else "")
+        for consumer, count in parked.items()
+    )
     return _check(
         not parked,
         "none parked",
-        f"{parked} message(s) parked: `oneplan deadletters list {runtime.definition.name}`",
+        f"{sum(parked.values())} message(s) parked, {listed}: "
+        f"`oneplan deadletters list {runtime.definition.name}`",
         required=False,
     )
+
+
+def _every_consumer(runtime: Runtime) -> list[DurableConsumer]:
+    followed = [c for follower in runtime.followers for c in follower.consumers.values()]
+    return [*runtime.consumers, *followed]
 
 
 async def _database_checks(runtime: Runtime) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,4 +1,9 @@
-"""The NATS connection every service opens: its own reply inbox, reconnecting forever."""
+"""The NATS connection every service opens: its own user and reply inbox, reconnecting forever.
+
+The server's asynchronous errors are logged naming the service's connection: a permissions
+violation (the server refused a subject to this service's user) is an ERROR, because it means
+the deployed ``accounts.conf`` and the code disagree (regenerate it: ``./oneplan generate``).
+"""
 
 from __future__ import annotations
 
@@ -14,19 +19,28 @@ from nats.aio.client import Client as NATS
 
 from oneplan_kit.config import ServiceSettings
 
-__all__ = ["connect_nats", "inbox_prefix_for", "redacted"]
+__all__ = ["connect_nats", "inbox_prefix_for", "is_permissions_violation", "redacted"]
 
 _log = logging.getLogger("oneplan_kit.nats")
 _SUBJECT_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def redacted(url: str) -> str:
-    """``url`` without its password (deployments put each service's credentials in it)."""
+    """``url`` (or a comma-separated list) without passwords, which a URL may carry."""
+    return ",".join(_redacted_one(one.strip()) for one in url.split(","))
+
+
+def _redacted_one(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
     netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_permissions_violation(error: BaseException) -> bool:
+    """True for the server's "permissions violation" error (nats-py reports it to error_cb)."""
+    return "permissions violation" in str(error).lower()
 
 
 def inbox_prefix_for(service: str) -> str:
@@ -47,7 +61,8 @@ async def connect_nats(
     *,
     on_reconnect: Callable[[], Awaitable[None] | None] = lambda: None,
 ) -> NATS:
-    """Connect to ``settings.nats_url``, trying for ``nats_connect_timeout`` seconds.
+    """Connect to ``settings.nats_servers``, trying for ``nats_connect_timeout`` seconds, as
+    ``settings.nats_user`` when set (else as the URL's user, if it names one).
 
     Once connected the client reconnects forever; disconnections and reconnections are logged.
     Replies and JetStream deliveries arrive under :func:`inbox_prefix_for` ``(service)``.
@@ -55,9 +70,19 @@ async def connect_nats(
 
     client = NATS()
     hooks: set[asyncio.Task[None]] = set()
+    connection = f"oneplan-{service}"
 
     async def error_cb(exc: Exception) -> None:
-        _log.warning("NATS error: %s", exc)
+        if is_permissions_violation(exc):
+            _log.error(
+                "NATS refused %s: %s (the deployed accounts.conf does not permit what the "
+                "service does: regenerate it with ./oneplan generate and restart NATS)",
+                connection,
+                exc,
+                extra={"nats_connection": connection},
+            )
+        else:
+            _log.warning("NATS error on %s: %s", connection, exc)
 
     async def disconnected_cb() -> None:
         if client.is_draining or client.is_closed:
@@ -84,12 +109,15 @@ async def connect_nats(
     async def closed_cb() -> None:
         _log.info("NATS connection closed")
 
+    password = settings.nats_password
     try:
         # Why wait_for: with max_reconnect_attempts=-1 the first connect also retries forever.
         await asyncio.wait_for(
             client.connect(
-                servers=[settings.nats_url],
-                name=f"oneplan-{service}",
+                servers=settings.nats_servers,
+                user=settings.nats_user,
+                password=password.get_secret_value() if password is not None else None,
+                name=connection,
                 inbox_prefix=inbox_prefix_for(service),
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
@@ -107,7 +135,11 @@ async def connect_nats(
         with contextlib.suppress(Exception):
             await client.close()
         raise RuntimeError(
-            f"cannot connect to NATS at {redacted(settings.nats_url)} "
+            f"cannot connect to NATS at {redacted(settings.nats_url)}{_as_user(settings)} "
             f"(tried for {settings.nats_connect_timeout}s): {exc!r}"
         ) from exc
     return client
+
+
+def _as_user(settings: ServiceSettings) -> str:
+    return f" as user {settings.nats_user}" if settings.nats_user is not None else ""

@@ -63,7 +63,9 @@ class Subscription:
     with ``types`` (``"disclosure.recorded"``): then the service follows every stream carrying
     those events, including streams created after it started. ``types`` narrows what is
     read; without it every event of the stream is read, in each record's order, and the
-    ones the reactions do not handle are passed over.
+    ones the reactions do not handle are passed over. ``parked_loses`` says what an event
+    parked after ``max_deliver`` failures leaves missing until an operator replays it
+    (``"an audit entry: ..."``): the ERROR logged when one is parked and ``/readyz`` say it.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Subscription:
     batch: int = 100
     max_deliver: int = 5
     backoff: Sequence[float] = (1, 5, 30)
+    parked_loses: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

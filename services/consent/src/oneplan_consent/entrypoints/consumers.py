@@ -75,5 +75,10 @@ async def when_disclosure_recorded_log_it(event: DisclosureRecorded, delivery: D
 
 CHILD_FACTS = Subscription("child_facts", reads="children", reactions=child_facts)
 DISCLOSURES = Subscription(
-    "disclosures", reads=EVERY_SERVICE, types="disclosure.recorded", reactions=disclosures
+    "disclosures",
+    reads=EVERY_SERVICE,
+    types="disclosure.recorded",
+    reactions=disclosures,
+    # The disclosure log is the audit families read: a parked disclosure is an audit loss.
+    parked_loses="an audit entry: a disclosure missing from the family's disclosure log",
 )
