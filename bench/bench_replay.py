@@ -14,13 +14,14 @@ and event decoding cost. Both read from the OS cache: a warm-up pass reads the t
 index first, so neither contender pays for the disk alone.
 
     uv run python bench/bench_replay.py
+    # BENCH_DATABASE_URL (default: database oneplan_bench_replay, kept between runs),
+    # BENCH_REPLAY_EVENTS (1000000); BENCH_QUICK=1: 20,000 events
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -32,28 +33,30 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import DATABASE_URL, EVENT_TYPE, Result, asyncpg_dsn, ensure_database, print_table
+from _common import (
+    BENCH_CATALOGUE,
+    EVENT_TYPE,
+    ItemRecorded,
+    Result,
+    asyncpg_dsn,
+    database_url,
+    ensure_database,
+    print_table,
+    setting,
+)
 
-from oneplan_events.catalogue import Catalogue, DataClass, Event
 from oneplan_events.replay import rebuild_projection
 from oneplan_events.schema import BACKBONE_METADATA
 from oneplan_events.store import EventStore, Position, RecordedEvent
 
-EVENTS = int(os.environ.get("BENCH_REPLAY_EVENTS", "1000000"))
+# A database of its own: the other benchmarks empty theirs, this one keeps its million events.
+DATABASE_URL = database_url("oneplan_bench_replay")
+EVENTS = setting("BENCH_REPLAY_EVENTS", 1_000_000, 20_000)
 STREAMS = 1000
 CHUNK = 100_000
 BATCH = 5000  # rebuild_projection's default page size; the baseline uses the same
 ONEPLAN = f"rebuild_projection (batch {BATCH})"
 RAW = f"raw asyncpg keyset (batch {BATCH})"
-
-BENCH_CATALOGUE = Catalogue()
-
-
-@BENCH_CATALOGUE.register(EVENT_TYPE, DataClass.EDUCATION, summary="A benchmark item.")
-class ItemRecorded(Event):
-    n: int
-    note: str
-
 
 FILL = f"""
 WITH g AS (
@@ -214,7 +217,7 @@ async def warm_up(engine: AsyncEngine) -> None:
 
 
 async def main() -> None:
-    await ensure_database()
+    await ensure_database(DATABASE_URL)
     engine = create_async_engine(DATABASE_URL, pool_size=4)
     async with engine.begin() as conn:
         await conn.run_sync(BACKBONE_METADATA.create_all)
@@ -243,7 +246,7 @@ async def main() -> None:
     print(f"{ONEPLAN}: {applied:,} events in {elapsed:.1f}s (target < 60 s)", flush=True)
 
     await reset_projection(engine)
-    pool = await asyncpg.create_pool(asyncpg_dsn(), min_size=2, max_size=2)
+    pool = await asyncpg.create_pool(asyncpg_dsn(DATABASE_URL), min_size=2, max_size=2)
     try:
         raw_started = time.perf_counter()
         raw_applied = await raw_replay(pool)

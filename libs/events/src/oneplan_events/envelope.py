@@ -15,6 +15,7 @@ its record's stream, set by the event store, so a consumer can tell a gap from a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -214,12 +215,16 @@ def _unquote(name: str, value: str) -> str:
 
 
 def _read_attributes(headers: Mapping[str, str]) -> dict[str, str]:
-    lowered = {key.lower(): value for key, value in headers.items()}
-    attributes = {
-        key[len(_PREFIX) :]: _unquote(key, value)
-        for key, value in lowered.items()
-        if key.startswith(_PREFIX)
-    }
+    # One pass over the headers (this runs for every message every consumer reads): header
+    # names are case-insensitive, the ce- ones are the attributes.
+    attributes: dict[str, str] = {}
+    content_type: str | None = None
+    for key, value in headers.items():
+        name = key.lower()
+        if name.startswith(_PREFIX):
+            attributes[name[len(_PREFIX) :]] = _unquote(key, value)
+        elif name == _CONTENT_TYPE_HEADER:
+            content_type = value
     missing = [name for name in _REQUIRED if name not in attributes]
     if missing:
         raise MalformedEvent(f"missing required attribute(s): {', '.join(missing)}")
@@ -228,10 +233,8 @@ def _read_attributes(headers: Mapping[str, str]) -> dict[str, str]:
             f"specversion {attributes['specversion']!r} is not supported "
             f"(expected {SPEC_VERSION!r})"
         )
-    if _CONTENT_TYPE_HEADER in lowered:
-        attributes["datacontenttype"] = _unquote(
-            _CONTENT_TYPE_HEADER, lowered[_CONTENT_TYPE_HEADER]
-        )
+    if content_type is not None:
+        attributes["datacontenttype"] = _unquote(_CONTENT_TYPE_HEADER, content_type)
     return attributes
 
 
@@ -261,9 +264,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Built once: json.loads with any option builds a new decoder on every call.
+_JSON_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _parse_body(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+        data = _JSON_DECODER.decode(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise MalformedEvent(f"body is not UTF-8 JSON: {error}") from error
     if not isinstance(data, dict):
@@ -271,7 +278,10 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     return data
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse_dataschema(dataschema: str, event_type: str) -> int:
+    # Cached: every envelope built or read checks its dataschema, and a service meets only a
+    # few (type, version) pairs; an invalid one raises and is not cached.
     match = _DATASCHEMA.match(dataschema)
     if match is None or match["type"] != event_type:
         raise MalformedEvent(
