@@ -190,10 +190,10 @@ class UnitOfWork:
             for event in events
         ]
         conn = await self.session.connection()
-        recorded = await self._store.append(conn, stream_id, expected_version, envelopes)
-        for item, event in zip(recorded, events, strict=True):
-            # The typed event is already here: spare RecordedEvent.event decoding it again.
-            item.__dict__["event"] = event
+        # The typed events are already here: spare RecordedEvent.event decoding them again.
+        recorded = await self._store.append(
+            conn, stream_id, expected_version, envelopes, events=events
+        )
         self.appended.extend(recorded)
         return recorded
 
