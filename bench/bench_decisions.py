@@ -555,6 +555,13 @@ async def http(nats_url: str, js: JetStreamContext) -> None:
     results: dict[str, list[HttpFigures]] = {BARE: [], DECISIONS_HTTP: [], CHILDREN_HTTP: []}
     with tempfile.TemporaryDirectory() as tmp, private_nats() as children_nats:
         var_dir = Path(tmp)
+        # The children service's consent replica reads the CONSENT stream of its own NATS
+        # (empty here: registering a child asks no consent question).
+        children_nc = await nats.connect(children_nats.url)
+        try:
+            await ensure_stream(children_nc.jetstream(), service_stream("consent"))
+        finally:
+            await children_nc.close()
         async with fresh_databases("consent", "children") as (consent_db, children_db):
             consent_env = service_env(nats_url, var_dir, CONSENT_DATABASE_URL=consent_db)
             children_env = service_env(
