@@ -6,11 +6,15 @@ writer works through records of RECORD_EVENTS events (the first command creates 
 the next ones append to it), one event per command, as a service's records grow:
 
 * ``UnitOfWork.execute (decider)``: the path every service command takes. A unit of work
-  (``AsyncSession`` from SQLAlchemy's pool) runs ``execute``: it loads the record's stream
-  (its events decoded through the catalogue and folded with the decider's ``evolve``),
-  checks the expected version (the ``If-Match`` of an update), ``decide``s, appends the event
-  with its outbox row, evolves the state and runs the aggregate's projection (an upsert of the
+  (``AsyncSession`` from SQLAlchemy's pool, and the ``StateCache`` a service's runtime
+  shares between its commands) runs ``execute``: it loads the record (from the cache when
+  this process wrote it last, else its stream, decoded through the catalogue and folded with
+  the decider's ``evolve``), checks the expected version (the ``If-Match`` of an update),
+  ``decide``s, appends the event with its outbox row (the store checks the version in the
+  same statement), evolves the state and runs the aggregate's projection (an upsert of the
   record's row in a read-model table, as a service's projection does); then ``commit``;
+* ``UnitOfWork.execute, no state cache``: the same, every command reading its record's
+  stream (what a command costs on a record another instance wrote last);
 * the same command by hand: what a service wrote before the kit ran deciders, on
   ``engine.begin()``: ``EventStore.read_stream``, fold, decide, ``Catalogue.envelope_for``,
   ``EventStore.append``, the same upsert through the connection, commit. The decider's ratio
@@ -74,10 +78,11 @@ from _common import (
 from oneplan_events.catalogue import Event
 from oneplan_events.decider import Aggregate
 from oneplan_events.store import EventStore, RecordedEvent, metadata_of
-from oneplan_events.uow import UnitOfWork
+from oneplan_events.uow import StateCache, UnitOfWork
 
 WRITERS = 8
 DECIDER = "UnitOfWork.execute (decider)"
+DECIDER_UNCACHED = "UnitOfWork.execute, no state cache"
 BY_HAND = "the same command by hand (EventStore + Core)"
 ONEPLAN = "EventStore.append (SQLAlchemy pool)"
 RAW = "raw asyncpg"
@@ -204,22 +209,28 @@ async def require_notify_trigger(engine: AsyncEngine) -> None:
         raise RuntimeError("the outbox NOTIFY trigger is not enabled for this round")
 
 
-async def decider_round(engine: AsyncEngine, round_no: int) -> float:
+async def decider_round(engine: AsyncEngine, round_no: int, cached: bool = True) -> float:
     await require_notify_trigger(engine)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     store = EventStore(BENCH_CATALOGUE)
+    # As a service's runtime keeps one (oneplan_kit.Runtime.states), shared by its commands.
+    states = StateCache() if cached else None
+    label = "decider" if cached else "uncached"
 
     async def writer(w: int) -> None:
         for n in range(COMMANDS_PER_WRITER):
-            record_id, version = record_of("decider", round_no, w, n)
-            async with UnitOfWork(sessionmaker, store, source="/oneplan/bench") as uow:
+            record_id, version = record_of(label, round_no, w, n)
+            unit = UnitOfWork(sessionmaker, store, source="/oneplan/bench", states=states)
+            async with unit as uow:
                 # An update names the version it saw (If-Match); a creation names none.
-                await uow.execute(
-                    ITEMS, record_id, RecordItem(n), expected_version=version or None
-                )
+                await uow.execute(ITEMS, record_id, RecordItem(n), expected_version=version or None)
                 await uow.commit()
 
     return await timed(writer)
+
+
+async def uncached_round(engine: AsyncEngine, round_no: int) -> float:
+    return await decider_round(engine, round_no, cached=False)
 
 
 async def by_hand_round(engine: AsyncEngine, round_no: int) -> float:
@@ -362,6 +373,7 @@ async def main() -> None:
     app = eventsourcing_app()
     rates: dict[str, list[float]] = {
         DECIDER: [],
+        DECIDER_UNCACHED: [],
         BY_HAND: [],
         ONEPLAN: [],
         RAW: [],
@@ -374,6 +386,7 @@ async def main() -> None:
             # The contenders the targets compare take turns going first.
             ours: list[tuple[str, Callable[[AsyncEngine, int], Awaitable[float]]]] = [
                 (DECIDER, decider_round),
+                (DECIDER_UNCACHED, uncached_round),
                 (BY_HAND, by_hand_round),
                 (ONEPLAN, oneplan_round),
             ]
@@ -406,7 +419,7 @@ async def main() -> None:
         "(commands/s; target: decider >= 0.90x EventStore.append)",
         "cmd/s",
         [Result(name, values) for name, values in rates.items()],
-        [ONEPLAN, BY_HAND, RAW, RAW_NO_NOTIFY, EVENTSOURCING],
+        [ONEPLAN, BY_HAND, RAW, EVENTSOURCING],
     )
 
 

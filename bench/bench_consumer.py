@@ -9,14 +9,15 @@ from its start until it has handled all of them:
 
 - ``raw nats-py fetch+ack`` (the baseline): one durable ``pull_subscribe`` on the whole stream,
   ``fetch(BATCH)`` and ``ack`` per message, nothing else (no decoding, no database);
-- ``DurableConsumer, ORM projection`` (the contender of the target): the service's consumer as the kit builds it (one
-  pinned pull consumer per partition, reactions registered with ``@handles``, a unit of work
-  bound to the consumer's transaction for each handler). For every batch, in one transaction:
-  the records' applied versions are read and locked, every event is decoded (envelope, then
-  the catalogue's model), checked against its record's version (duplicate, gap, held back),
-  handled (the handler ``session.add()``s an ORM projection row, flushed with the batch's other
-  rows at commit: the idiomatic SQLAlchemy 2.0 projection), the new versions are written (the
-  inbox of a positioned consumer); after the commit each message is acknowledged;
+- ``DurableConsumer, ORM projection`` (the contender of the target): the service's consumer
+  as the kit builds it (one pinned pull consumer per partition, reactions registered with
+  ``@handles``, a unit of work bound to the consumer's transaction for each handler). For
+  every batch, in one transaction: the records' applied versions are read and locked, every
+  event is decoded (envelope, then the catalogue's model), checked against its record's
+  version (duplicate, gap, held back), handled (the handler ``session.add()``s an ORM
+  projection row, flushed with the batch's other rows at commit: the idiomatic SQLAlchemy
+  2.0 projection), the new versions are written (the inbox of a positioned consumer); after
+  the commit each message is acknowledged;
 - ``DurableConsumer, Core INSERT per event``: the same, the handler executes one INSERT per
   event (a database round trip per event);
 - ``DurableConsumer, handler writes nothing``: the same with a handler that does nothing, so
@@ -212,7 +213,11 @@ def core_reactions() -> Reactions:
     async def project(event: ContributionSubmitted, delivery: Delivery) -> None:
         await delivery.session.execute(
             INSERT_CONTRIBUTION,
-            {"event_id": delivery.envelope.id, "child_id": str(event.child_id), "title": event.title},
+            {
+                "event_id": delivery.envelope.id,
+                "child_id": str(event.child_id),
+                "title": event.title,
+            },
         )
 
     return reactions

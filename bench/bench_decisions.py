@@ -245,10 +245,12 @@ def token(var_dir: Path, agency: str, roles: Sequence[str], children: Sequence[A
 
 def stream_id_of(event: Event) -> str:
     """The record an event of the consent service belongs to (each its own record here)."""
-    for prefix, field in (("consent", "consent_id"), ("override", "override_id")):
-        if hasattr(event, field):
-            return f"{prefix}/{getattr(event, field)}"
-    return f"duty/{getattr(event, 'duty_id')}"
+    if isinstance(event, ConsentGiven):
+        return f"consent/{event.consent_id}"
+    if isinstance(event, OverrideRecorded):
+        return f"override/{event.override_id}"
+    assert isinstance(event, StatutoryDutyRecorded)
+    return f"duty/{event.duty_id}"
 
 
 async def publish_all(js: JetStreamContext, events: Sequence[Event]) -> None:

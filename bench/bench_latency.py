@@ -210,7 +210,9 @@ def projection() -> Reactions:
     async def project(event: ContributionSubmitted, delivery: Delivery) -> None:
         session: AsyncSession = delivery.session
         envelope_id = delivery.envelope.id
-        session.add(Contribution(event_id=envelope_id, child_id=str(event.child_id), title="latency"))
+        session.add(
+            Contribution(event_id=envelope_id, child_id=str(event.child_id), title="latency")
+        )
         session.info.setdefault("applied", []).append(envelope_id)
 
     return reactions

@@ -107,6 +107,13 @@ class RecordedEvent:
     version: int
     position: Position
     catalogue: Catalogue
+    _envelope: Envelope | None
+    _event: Event | None
+    # Read from a row (``from_row``): what the envelope and the event are built from.
+    _data: Mapping[str, Any]
+    _metadata: Mapping[str, Any] | str
+    _type: str | None
+    _schema_version: int
 
     def __init__(
         self,
@@ -163,9 +170,7 @@ class RecordedEvent:
                 event = self.catalogue.decode(self._type, self._schema_version, self._data)
             else:
                 envelope = self.envelope
-                event = self.catalogue.decode(
-                    envelope.type, envelope.schema_version, envelope.data
-                )
+                event = self.catalogue.decode(envelope.type, envelope.schema_version, envelope.data)
             object.__setattr__(self, "_event", event)
         return event
 
