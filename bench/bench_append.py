@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import sys
 import threading
 import time
@@ -309,10 +310,23 @@ async def raw_round(pool: asyncpg.Pool, label: str, round_no: int) -> float:
     return await timed(writer)
 
 
+#: This process's CPU per command (us) in each contender's rounds: on a shared machine it
+#: swings less than the wall-clock rates (PostgreSQL's own CPU is not in it).
+CPU: dict[str, list[float]] = {}
+
+
 async def timed(writer: Callable[[int], Awaitable[None]]) -> float:
+    cpu_started = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(writer(w) for w in range(WRITERS)))
-    return WRITERS * COMMANDS_PER_WRITER / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    commands = WRITERS * COMMANDS_PER_WRITER
+    used = (time.process_time() - cpu_started) / commands * 1e6
+    CPU.setdefault(RUNNING["contender"], []).append(used)
+    return commands / elapsed
+
+
+RUNNING = {"contender": ""}  # whose round ``timed`` is timing
 
 
 def eventsourcing_app() -> Any:
@@ -393,12 +407,15 @@ async def main() -> None:
             shift = round_no % len(ours)
             for name, contender in ours[shift:] + ours[:shift]:
                 await truncate(engine)
+                RUNNING["contender"] = name
                 rates[name].append(await contender(engine, round_no))
             await truncate(engine)
+            RUNNING["contender"] = RAW
             rates[RAW].append(await raw_round(pool, "raw", round_no))
             await truncate(engine)
             await set_notify_trigger(engine, enabled=False)
             try:
+                RUNNING["contender"] = RAW_NO_NOTIFY
                 rates[RAW_NO_NOTIFY].append(await raw_round(pool, "raw-quiet", round_no))
             finally:
                 # Re-enabled even on failure: the database keeps the store's deployed shape.
@@ -421,6 +438,8 @@ async def main() -> None:
         [Result(name, values) for name, values in rates.items()],
         [ONEPLAN, BY_HAND, RAW, EVENTSOURCING],
     )
+    for name, values in CPU.items():
+        print(f"{name:<44} client CPU {statistics.median(values):7.0f} us/command (median)")
 
 
 if __name__ == "__main__":
