@@ -1,0 +1,103 @@
+"""The read models of the transport service: the projection the kit runs after each case
+command, the child facts the children service's events bring, and the queries.
+
+`CASES` pairs the decider with `project_case`: the kit appends the events, evolves the case and
+calls the projection in the same transaction, so the worklist and the event store never
+disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oneplan_events.decider import Aggregate
+from oneplan_events.store import RecordedEvent
+from oneplan_transport.adapters.tables import CaseRow, ChildFactsRow
+from oneplan_transport.domain.commands import Command
+from oneplan_transport.domain.model import CASE, Case, CaseStatus
+
+__all__ = [
+    "CASES",
+    "child_facts",
+    "project_case",
+    "upsert_child_facts",
+    "worklist",
+]
+
+
+async def project_case(
+    session: AsyncSession, state: Case | None, recorded: Sequence[RecordedEvent]
+) -> None:
+    """Bring the case's worklist row to `state` (in the command's transaction; never commits)."""
+    if state is None:
+        return
+    await session.merge(
+        CaseRow(
+            case_id=state.case_id,
+            child_id=state.child_id,
+            status=state.status.value,
+            setting_name=state.setting.name,
+            setting_urn=state.setting.urn,
+            start_date=state.start_date,
+            plan_issued_on=state.plan_issued_on,
+            has_arrangement=state.arrangement is not None,
+            decided_on=state.decision.decided_on if state.decision is not None else None,
+            opened_at=state.opened_at,
+            version=state.version,
+        )
+    )
+
+
+CASES: Aggregate[Case | None, Command] = Aggregate(CASE, project_case)
+"""Transport cases as the kit runs them: the decider and its projection."""
+
+
+async def worklist(
+    session: AsyncSession, statuses: Sequence[CaseStatus], limit: int, offset: int
+) -> Sequence[CaseRow]:
+    """Cases by urgency: those with no arrangement first, then the nearest start date (no
+    start date last), then the longest open."""
+    query = select(CaseRow)
+    if statuses:
+        query = query.where(CaseRow.status.in_([status.value for status in statuses]))
+    no_start = case((CaseRow.start_date.is_(None), 1), else_=0)
+    rows = await session.scalars(
+        query.order_by(
+            CaseRow.has_arrangement,
+            no_start,
+            CaseRow.start_date,
+            CaseRow.opened_at,
+            CaseRow.case_id,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return rows.all()
+
+
+async def upsert_child_facts(
+    session: AsyncSession, child_id: UUID, date_of_birth: date, ends_on: date
+) -> None:
+    """Keep the child's latest age facts (in the consumer's transaction)."""
+    row = await session.get(ChildFactsRow, child_id)
+    if row is None:
+        session.add(
+            ChildFactsRow(
+                child_id=child_id,
+                date_of_birth=date_of_birth,
+                compulsory_school_age_ends_on=ends_on,
+            )
+        )
+    else:
+        row.date_of_birth = date_of_birth
+        row.compulsory_school_age_ends_on = ends_on
+
+
+async def child_facts(session: AsyncSession, child_id: UUID) -> ChildFactsRow | None:
+    """What the children service told of the child's age, if anything."""
+    return await session.get(ChildFactsRow, child_id)
