@@ -11,10 +11,10 @@ route creates one.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from oneplan_events.decider import Outcome
@@ -38,6 +38,7 @@ from oneplan_transport.domain.commands import (
     RequestReview,
 )
 from oneplan_transport.domain.model import Case, CaseNotFound, CaseStatus, case_id_for
+from oneplan_transport.entrypoints import examples
 from oneplan_transport.entrypoints.schemas import (
     ArrangementIn,
     CancellationIn,
@@ -63,11 +64,6 @@ router = APIRouter(prefix="/v1", tags=["transport"])
 
 FamilyOrTeam = Annotated[Principal, Allow(FAMILY_OF_CHILD | AGENCY_STAFF)]
 """The child's family, or the transport team."""
-
-_CASE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such case"},
-    409: {"description": "The case's state refuses it, or If-Match is stale"},
-}
 
 
 async def _if_match(
@@ -135,7 +131,6 @@ async def list_cases(
     "/cases/{case_id}",
     summary="A transport case",
     response_model=CaseOut,
-    responses={404: {"description": "No such case"}},
 )
 async def read_case(case_id: UUID, caller: AgencyStaff, uow: ReadDep) -> Response:
     """The case with its decision, arrangement, risk assessment and travel training; its
@@ -150,11 +145,10 @@ async def read_case(case_id: UUID, caller: AgencyStaff, uow: ReadDep) -> Respons
     status_code=201,
     summary="Decide eligibility from the facts entered",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def decide(
     case_id: UUID,
-    body: EligibilityIn,
+    body: Annotated[EligibilityIn, Body(openapi_examples=examples.ELIGIBILITY)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -183,11 +177,10 @@ async def decide(
     status_code=201,
     summary="Record a travel risk assessment",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def record_risk_assessment(
     case_id: UUID,
-    body: RiskAssessmentIn,
+    body: Annotated[RiskAssessmentIn, Body(openapi_examples=examples.RISK_ASSESSMENT)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -215,11 +208,10 @@ async def record_risk_assessment(
     status_code=201,
     summary="Arrange transport for an eligible child",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def make_arrangement(
     case_id: UUID,
-    body: ArrangementIn,
+    body: Annotated[ArrangementIn, Body(openapi_examples=examples.ARRANGEMENT)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -233,11 +225,10 @@ async def make_arrangement(
     "/cases/{case_id}/arrangement",
     summary="Change the current arrangement",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def change_arrangement(
     case_id: UUID,
-    body: ChangeIn,
+    body: Annotated[ChangeIn, Body(openapi_examples=examples.CHANGE)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -251,11 +242,10 @@ async def change_arrangement(
     "/cases/{case_id}/arrangement/cancellation",
     summary="Cancel the current arrangement",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def cancel_arrangement(
     case_id: UUID,
-    body: CancellationIn,
+    body: Annotated[CancellationIn, Body(openapi_examples=examples.CANCELLATION)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -270,11 +260,10 @@ async def cancel_arrangement(
     status_code=201,
     summary="Refer for independent travel training",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def refer_travel_training(
     case_id: UUID,
-    body: ReferralIn,
+    body: Annotated[ReferralIn, Body(openapi_examples=examples.REFERRAL)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -289,11 +278,10 @@ async def refer_travel_training(
     status_code=201,
     summary="Record a travel training session",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def record_session(
     case_id: UUID,
-    body: SessionIn,
+    body: Annotated[SessionIn, Body(openapi_examples=examples.SESSION)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -307,11 +295,10 @@ async def record_session(
     "/cases/{case_id}/travel-training/conclusion",
     summary="Conclude the travel training",
     response_model=CaseOut,
-    responses={**_CASE_RESPONSES},
 )
 async def conclude_training(
     case_id: UUID,
-    body: ConclusionIn,
+    body: Annotated[ConclusionIn, Body(openapi_examples=examples.CONCLUSION)],
     caller: AgencyStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -334,19 +321,20 @@ async def read_child_transport(
     child_id: UUID, reader: ChildReader, sharing: SharingDep, cmd: CommandDep
 ) -> Response:
     """The family and the transport team see the case's status, setting, start date,
-    decision and current arrangement; another agency (the setting) states a `purpose` and
-    sees them only with a permit, else the data class is listed as withheld. A release to
-    another agency is recorded in the family's disclosure log: that is why this read is a
-    command."""
+    decision and current arrangement (all null, ETag "0", when the child has no case);
+    another agency (the setting) states a `purpose` and sees them only with a permit, else
+    the data class is listed as withheld. A release to another agency is recorded in the
+    family's disclosure log: that is why this read is a command."""
     release = sharing.decide(reader, child_id, DATA_CLASS)
     if not release.permitted:
         body = ChildTransportOut.of(None)
         body.withheld = [Withheld.model_validate(release.withheld())]
-        return await cmd.respond(body)
-    case, _ = await cmd.uow.load(repository.CASES, case_id_for(child_id))
+        # Version 0 whatever the case's: a withheld answer says nothing of the record.
+        return await cmd.respond(body, version=0)
+    case, version = await cmd.uow.load(repository.CASES, case_id_for(child_id))
     if case is not None:
         await sharing.record(cmd.uow, reader, child_id, [release])
-    return await cmd.respond(ChildTransportOut.of(case))
+    return await cmd.respond(ChildTransportOut.of(case), version=version)
 
 
 @router.post(
@@ -354,10 +342,12 @@ async def read_child_transport(
     status_code=201,
     summary="Ask for a review of the eligibility decision",
     response_model=ChildTransportOut,
-    responses={**_CASE_RESPONSES},
 )
 async def request_review(
-    child_id: UUID, body: ReviewRequestIn, caller: FamilyOrTeam, cmd: CommandDep
+    child_id: UUID,
+    body: Annotated[ReviewRequestIn, Body(openapi_examples=examples.REVIEW_REQUEST)],
+    caller: FamilyOrTeam,
+    cmd: CommandDep,
 ) -> Response:
     """The family (or the team on its behalf) asks within 20 working days of the decision
     (a later request is recorded as late); the case is under review until a new decision."""
