@@ -288,6 +288,10 @@ class EligibilityDecided(Event):
     review_request_by: BoundedDate
     reassess_on: BoundedDate | None = None
     on_review: bool = False
+    first_decision: bool = Field(
+        default=True,
+        description="the case's first decision: the one timed from the plan's issue in reports",
+    )
 
 
 @CATALOGUE.register(

@@ -318,3 +318,31 @@ async def test_the_worklist_filters_by_status(service: Service) -> None:
     )
     assert {item["case_id"] for item in both.json()["items"]} == {str(first), str(second)}
     assert date.fromisoformat(both.json()["items"][0]["start_date"])
+
+
+async def test_the_timeliness_report_counts_first_decisions(service: Service) -> None:
+    _, case_id = await open_case(service)
+    await post(
+        service,
+        f"/v1/cases/{case_id}/eligibility-decisions",
+        {"distance_miles": 9, "date_of_birth": "2015-01-01"},
+    )
+    url = "/v1/reports/decision-times"
+    period = {"decided_from": "2026-09-01", "decided_to": "2026-09-30"}
+    for headers in (service.auth(), service.auth("send", ("manager",))):
+        report = await service.client.get(url, params=period, headers=headers)
+        assert report.status_code == 200, report.text
+        body = report.json()
+        assert (body["decisions"], body["within_target"], body["target_working_days"]) == (1, 1, 10)
+        assert body["median_working_days"] == 9.0
+    school = await service.client.get(
+        url, params=period, headers=service.auth("school", ("senco",))
+    )
+    assert school.status_code == 403, school.text
+    backwards = {"decided_from": "2026-09-30", "decided_to": "2026-09-01"}
+    refused = await service.client.get(url, params=backwards, headers=service.auth())
+    assert refused.status_code == 400, refused.text
+    missing = await service.client.get(
+        url, params={"decided_from": "2026-09-01"}, headers=service.auth()
+    )
+    assert fields_at_fault(missing) == {"decided_to"}

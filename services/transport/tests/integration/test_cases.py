@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +23,7 @@ from oneplan_events.uow import UnitOfWork
 from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.migrations import upgrade
 from oneplan_transport.adapters import repository
+from oneplan_transport.adapters.tables import DecisionRow
 from oneplan_transport.bootstrap import SERVICE
 from oneplan_transport.domain.commands import MakeArrangement
 from oneplan_transport.domain.model import (
@@ -242,6 +243,41 @@ async def test_the_worklist_puts_the_nearest_start_with_no_arrangement_first(
         assert [by_case[row.case_id] for row in page] == ["later", "undated"]
 
 
+async def test_each_decision_is_kept_for_the_timeliness_report(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    child, streams = uuid4(), ForeignStreams()
+    await react(sessions, streams.child_registered(child, date(2019, 5, 1)))
+    await react(sessions, streams.plan_issued(child, uuid4()))
+
+    async def decide(on: date) -> None:
+        async with work(sessions) as uow:
+            await decide_eligibility(
+                uow,
+                case_id_for(child),
+                EligibilityFacts(distance_miles=2.4),
+                decided_on=on,
+                decided_by="officer-1",
+                date_of_birth=None,
+                target_working_days=10,
+                expected_version=None,
+            )
+            await uow.commit()
+
+    await decide(date(2026, 9, 28))  # 19 working days after Tuesday 1 September
+    await react(sessions, streams.details_changed(child, date(2019, 5, 1), address_changed=True))
+    await decide(date(2026, 10, 1))  # after the move: not timed from the plan's issue
+    async with work(sessions) as uow:
+        assert await count(uow.session, DecisionRow) == 2
+        timed = await repository.first_decisions_between(
+            uow.session, date(2026, 9, 1), date(2026, 10, 31)
+        )
+        assert timed == [(19, False)]
+        before = await repository.first_decisions_between(
+            uow.session, date(2026, 9, 1), date(2026, 9, 27)
+        )
+        assert before == []
+
+
 def test_the_catalogue_is_whole() -> None:
     assert CATALOGUE.missing_upcasters() == []
-    assert {UUID(int=1)} != {case_id_for(UUID(int=1))}

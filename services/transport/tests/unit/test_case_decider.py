@@ -253,6 +253,7 @@ def test_the_decision_records_reasons_time_to_decide_and_the_review_deadline() -
     assert event.reassess_on == date(2027, 5, 1)
     assert event.plan_issued_on == ISSUED
     assert not event.on_review
+    assert event.first_decision
 
 
 def test_a_decision_after_the_target_says_so() -> None:
@@ -290,6 +291,7 @@ def test_the_family_asks_for_a_review_and_the_new_decision_answers_it() -> None:
     assert state.status is CaseStatus.AWAITING_ARRANGEMENT
     [answer] = decided_events(under_review.when(decide_on(miles=2.5)))
     assert answer.on_review
+    assert not answer.first_decision  # not timed from the plan's issue in reports
 
 
 def test_a_late_review_request_is_recorded_as_late() -> None:

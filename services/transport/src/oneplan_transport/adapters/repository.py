@@ -17,13 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oneplan_events.decider import Aggregate
 from oneplan_events.store import RecordedEvent
-from oneplan_transport.adapters.tables import CaseRow, ChildFactsRow
+from oneplan_transport.adapters.tables import CaseRow, ChildFactsRow, DecisionRow
 from oneplan_transport.domain.commands import Command
 from oneplan_transport.domain.model import CASE, Case, CaseStatus
+from oneplan_transport.events import EligibilityDecided
 
 __all__ = [
     "CASES",
     "child_facts",
+    "first_decisions_between",
     "project_case",
     "upsert_child_facts",
     "worklist",
@@ -50,6 +52,24 @@ async def project_case(
             opened_at=state.opened_at,
             version=state.version,
         )
+    )
+    for item in recorded:
+        if isinstance(item.event, EligibilityDecided):
+            session.add(_decision_row(item.event))
+
+
+def _decision_row(event: EligibilityDecided) -> DecisionRow:
+    return DecisionRow(
+        decision_id=event.decision_id,
+        case_id=event.case_id,
+        decided_on=event.decided_on,
+        plan_issued_on=event.plan_issued_on,
+        outcome=event.outcome.value,
+        working_days_from_issue=event.working_days_from_issue,
+        target_working_days=event.target_working_days,
+        within_target=event.within_target,
+        first_decision=event.first_decision,
+        on_review=event.on_review,
     )
 
 
@@ -101,3 +121,18 @@ async def upsert_child_facts(
 async def child_facts(session: AsyncSession, child_id: UUID) -> ChildFactsRow | None:
     """What the children service told of the child's age, if anything."""
     return await session.get(ChildFactsRow, child_id)
+
+
+async def first_decisions_between(
+    session: AsyncSession, start: date, end: date
+) -> list[tuple[int | None, bool | None]]:
+    """Each case's first decision made from `start` to `end` (inclusive): its working days
+    from the plan's issue and whether that was within its target."""
+    rows = await session.execute(
+        select(DecisionRow.working_days_from_issue, DecisionRow.within_target).where(
+            DecisionRow.first_decision.is_(True),
+            DecisionRow.decided_on >= start,
+            DecisionRow.decided_on <= end,
+        )
+    )
+    return [(days, within) for days, within in rows]

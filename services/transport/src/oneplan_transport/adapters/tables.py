@@ -2,7 +2,8 @@
 outbox).
 
 `cases` is the worklist's projection of every case, written in the same transaction as the
-case's events (`adapters/repository.py`); `child_facts` holds what the children service's
+case's events (`adapters/repository.py`); `decisions` one row per
+eligibility decision (the timeliness report); `child_facts` holds what the children service's
 events say of a child's age, written in the consumer's transaction. A case itself is read
 from its event stream.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from oneplan_kit.tables import HOUSE_TYPES, house_metadata
 
-__all__ = ["Base", "CaseRow", "ChildFactsRow"]
+__all__ = ["Base", "CaseRow", "ChildFactsRow", "DecisionRow"]
 
 
 class Base(DeclarativeBase):
@@ -53,3 +54,20 @@ class ChildFactsRow(Base):
     child_id: Mapped[UUID] = mapped_column(primary_key=True)
     date_of_birth: Mapped[date]
     compulsory_school_age_ends_on: Mapped[date]
+
+
+class DecisionRow(Base):
+    """One row per eligibility decision: what the timeliness report counts."""
+
+    __tablename__ = "decisions"
+
+    decision_id: Mapped[UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[UUID] = mapped_column(index=True)
+    decided_on: Mapped[date] = mapped_column(index=True)
+    plan_issued_on: Mapped[date]
+    outcome: Mapped[str] = mapped_column(String(32))
+    working_days_from_issue: Mapped[int | None]
+    target_working_days: Mapped[int]
+    within_target: Mapped[bool | None] = mapped_column(Boolean)
+    first_decision: Mapped[bool] = mapped_column(Boolean)
+    on_review: Mapped[bool] = mapped_column(Boolean)

@@ -366,6 +366,7 @@ def _decide_eligibility(case: Case, command: DecideEligibility) -> EligibilityDe
         review_request_by=review_deadline(command.decided_on),
         reassess_on=outcome.reassess_on,
         on_review=case.review_requested_on is not None,
+        first_decision=case.decisions == 0,
     )
 
 

@@ -18,10 +18,18 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from oneplan_events.decider import Outcome
-from oneplan_kit.access import AGENCY_STAFF, FAMILY_OF_CHILD, AgencyStaff, Allow, ChildReader
+from oneplan_events.types import BoundedDate
+from oneplan_kit.access import (
+    AGENCY_STAFF,
+    FAMILY_OF_CHILD,
+    SEND_STAFF,
+    AgencyStaff,
+    Allow,
+    ChildReader,
+)
 from oneplan_kit.auth import Principal
 from oneplan_kit.commands import CommandDep, ReadDep
-from oneplan_kit.errors import etag_for, parse_if_match
+from oneplan_kit.errors import BadRequest, etag_for, parse_if_match
 from oneplan_kit.runtime import RuntimeDep
 from oneplan_kit.sharing import SharingDep
 from oneplan_transport.adapters import repository
@@ -38,6 +46,7 @@ from oneplan_transport.domain.commands import (
     RequestReview,
 )
 from oneplan_transport.domain.model import Case, CaseNotFound, CaseStatus, case_id_for
+from oneplan_transport.domain.timeliness import summarise
 from oneplan_transport.entrypoints import examples
 from oneplan_transport.entrypoints.schemas import (
     ArrangementIn,
@@ -47,6 +56,7 @@ from oneplan_transport.entrypoints.schemas import (
     ChangeIn,
     ChildTransportOut,
     ConclusionIn,
+    DecisionTimesOut,
     EligibilityIn,
     ReferralIn,
     ReviewRequestIn,
@@ -64,6 +74,8 @@ router = APIRouter(prefix="/v1", tags=["transport"])
 
 FamilyOrTeam = Annotated[Principal, Allow(FAMILY_OF_CHILD | AGENCY_STAFF)]
 """The child's family, or the transport team."""
+TeamOrSend = Annotated[Principal, Allow(AGENCY_STAFF | SEND_STAFF)]
+"""The transport team, or the SEND team (who report to the Board)."""
 
 
 async def _if_match(
@@ -307,6 +319,39 @@ async def conclude_training(
     preparing-for-adulthood contribution (section E); the Board counts completions."""
     command = ConcludeTravelTraining(body.outcome, cmd.today, body.notes, caller.sub)
     return await _command(cmd, case_id, command, version, 200)
+
+
+@router.get(
+    "/reports/decision-times",
+    summary="How quickly eligibility was decided",
+    response_model=DecisionTimesOut,
+)
+async def decision_times(
+    caller: TeamOrSend,
+    uow: ReadDep,
+    runtime: RuntimeDep,
+    decided_from: Annotated[BoundedDate, Query(description="First day of the period.")],
+    decided_to: Annotated[BoundedDate, Query(description="Last day of the period.")],
+) -> DecisionTimesOut:
+    """Each case's first decision made in the period (a decision after a review, a move or
+    a new setting is not timed from the plan's issue), in working days from the plan's
+    issue against the target in force when it was decided."""
+    if decided_to < decided_from:
+        raise BadRequest("decided_to is before decided_from.")
+    rows = await repository.first_decisions_between(uow.session, decided_from, decided_to)
+    summary = summarise(rows)
+    return DecisionTimesOut(
+        decided_from=decided_from,
+        decided_to=decided_to,
+        target_working_days=_settings(runtime).decision_target_working_days,
+        decisions=summary.decisions,
+        within_target=summary.within_target,
+        beyond_target=summary.beyond_target,
+        not_counted=summary.not_counted,
+        percent_within_target=summary.percent_within_target,
+        median_working_days=summary.median_working_days,
+        longest_working_days=summary.longest_working_days,
+    )
 
 
 # --- the child's transport, for the family and (with a permit) the setting -------------

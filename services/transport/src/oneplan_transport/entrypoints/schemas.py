@@ -38,6 +38,7 @@ __all__ = [
     "ChildTransportOut",
     "ConclusionIn",
     "DecisionOut",
+    "DecisionTimesOut",
     "EligibilityIn",
     "ReferralIn",
     "ReviewRequestIn",
@@ -440,3 +441,19 @@ class ChildTransportOut(BaseModel):
             arrangement=ArrangementOut.of(case.arrangement) if case.arrangement else None,
             withheld=[],
         )
+
+
+class DecisionTimesOut(BaseModel):
+    """Each case's first eligibility decision in the period, timed in working days from the
+    plan's issue (England's bank holidays excluded) against the target in force then."""
+
+    decided_from: date
+    decided_to: date
+    target_working_days: int = Field(description="the target now (each decision keeps its own)")
+    decisions: int
+    within_target: int
+    beyond_target: int
+    not_counted: int = Field(description="decided where the bank holidays were not known")
+    percent_within_target: float | None
+    median_working_days: float | None
+    longest_working_days: int | None
