@@ -8,11 +8,14 @@ disagree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import case, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oneplan_events.decider import Aggregate
@@ -38,21 +41,22 @@ async def project_case(
     """Bring the case's worklist row to `state` (in the command's transaction; never commits)."""
     if state is None:
         return
-    await session.merge(
-        CaseRow(
-            case_id=state.case_id,
-            child_id=state.child_id,
-            status=state.status.value,
-            setting_name=state.setting.name,
-            setting_urn=state.setting.urn,
-            start_date=state.start_date,
-            plan_issued_on=state.plan_issued_on,
-            has_arrangement=state.arrangement is not None,
-            decided_on=state.decision.decided_on if state.decision is not None else None,
-            opened_at=state.opened_at,
-            version=state.version,
-        )
-    )
+    row = {
+        "case_id": state.case_id,
+        "child_id": state.child_id,
+        "status": state.status.value,
+        "setting_name": state.setting.name,
+        "setting_urn": state.setting.urn,
+        "start_date": state.start_date,
+        "plan_issued_on": state.plan_issued_on,
+        "has_arrangement": state.arrangement is not None,
+        "decided_on": state.decision.decided_on if state.decision is not None else None,
+        "opened_at": state.opened_at,
+        "version": state.version,
+    }
+    # One upsert statement, built once per dialect (a burst of plans opens thousands of
+    # cases: no SELECT first, no statement compiled per event).
+    await session.execute(_case_upsert(session.get_bind().dialect.name), row)
     for item in recorded:
         if isinstance(item.event, EligibilityDecided):
             session.add(_decision_row(item.event))
@@ -70,6 +74,17 @@ def _decision_row(event: EligibilityDecided) -> DecisionRow:
         within_target=event.within_target,
         first_decision=event.first_decision,
         on_review=event.on_review,
+    )
+
+
+@functools.cache
+def _case_upsert(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(CaseRow)
+    columns = [column.name for column in CaseRow.__table__.columns if column.name != "case_id"]
+    return statement.on_conflict_do_update(
+        index_elements=[CaseRow.case_id],
+        set_={name: statement.excluded[name] for name in columns},
     )
 
 
