@@ -17,7 +17,7 @@ consumers on every partition of PLANS, the consent replica) on PostgreSQL and a 
     uv run python bench/bench_transport_cases.py
     # BENCH_DATABASE_URL (default: oneplan_bench_transport on the local PostgreSQL, dropped
     # and created each run), BENCH_NATS_URL (default: the wheel's nats-server started here,
-    # never a system one), BENCH_PLANS, BENCH_RATE, BENCH_SECONDS
+    # never a system one), BENCH_PLANS, BENCH_RATE, BENCH_SECONDS, BENCH_LOG_LEVEL (WARNING)
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ async def main() -> None:
         nats_url=url,
         var_dir=folder,
         dev_signing_key=folder / "key.pem",
-        log_level="WARNING",
+        log_level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     )
     app = create_app(SERVICE, settings)
     try:
