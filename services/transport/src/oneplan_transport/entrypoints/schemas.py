@@ -80,8 +80,9 @@ class EligibilityIn(_In):
     discretionary_reason: LongText | None = None
     date_of_birth: NotFutureDate | None = Field(
         default=None,
-        description="Only when the children service has not told transport the child's date "
-        "of birth (the service says so with a 422 naming this field).",
+        description="Needed only when the children service has not told transport the "
+        "child's date of birth (a 422 naming this field says so); the children service's "
+        "date, when known, is the one used.",
     )
 
     @field_validator("sen_disability_or_mobility_details")
