@@ -5,13 +5,17 @@ plan issued on NATS."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from sqlalchemy import select
+
+from oneplan_events.envelope import Envelope, dataschema_for
+from oneplan_events.schema import event_store
 from oneplan_transport.domain.model import case_id_for
 
-from .conftest import Service
+from .conftest import NOW, Service, wait_for
 
 TAXI = {
     "modes": ["taxi", "passenger_assistant"],
@@ -346,3 +350,76 @@ async def test_the_timeliness_report_counts_first_decisions(service: Service) ->
         url, params={"decided_from": "2026-09-01"}, headers=service.auth()
     )
     assert fields_at_fault(missing) == {"decided_to"}
+
+
+async def give_consent(service: Service, child_id: UUID, recipient: str) -> None:
+    """Publish `oneplan.consent.consent.given` as the consent service does (its documented
+    contract; transport never imports the consent service's code)."""
+    consent_id = uuid4()
+    data = {
+        "consent_id": str(consent_id),
+        "child_id": str(child_id),
+        "given_by": {"name": "Pat Example", "capacity": "parent_with_pr"},
+        "owner_agencies": ["transport"],
+        "recipient_agencies": [recipient],
+        "data_classes": ["transport"],
+        "purposes": ["transport_planning"],
+        "valid_from": (NOW - timedelta(minutes=1)).isoformat(),
+        "valid_until": (NOW + timedelta(days=30)).isoformat(),
+        "capture_method": "signed_form",
+        "recorded_by": "send-user",
+        "recorded_by_agency": "send",
+    }
+    event_type = "oneplan.consent.consent.given"
+    envelope = Envelope(
+        id=str(uuid4()),
+        source="/oneplan/consent",
+        type=event_type,
+        time=NOW,
+        data=data,
+        subject=f"consent/{consent_id}",
+        dataschema=dataschema_for(event_type, 1),
+        childid=str(child_id),
+        dataclass="consent",
+        streamversion=1,
+    )
+    await service.publish(envelope)
+
+
+async def test_the_setting_sees_the_current_arrangement_with_consent(service: Service) -> None:
+    child, case_id = await open_case(service)
+    await post(
+        service,
+        f"/v1/cases/{case_id}/eligibility-decisions",
+        {"distance_miles": 9, "date_of_birth": "2015-01-01"},
+    )
+    await post(service, f"/v1/cases/{case_id}/arrangement", TAXI)
+    await give_consent(service, child, "school")
+    school = service.auth("school", ("senco",))
+    url = f"/v1/children/{child}/transport"
+
+    async def released() -> bool:
+        answer = await service.client.get(
+            url, params={"purpose": "transport_planning"}, headers=school
+        )
+        return answer.json()["arrangement"] is not None
+
+    await wait_for(released)
+    answer = await service.client.get(url, params={"purpose": "transport_planning"}, headers=school)
+    assert answer.json()["arrangement"]["pick_up_time"] == "08:05:00"
+    assert answer.json()["withheld"] == []
+    # Another purpose is not covered: withheld.
+    other = await service.client.get(url, params={"purpose": "review"}, headers=school)
+    assert other.json()["arrangement"] is None
+    runtime = service.app.state.runtime
+    async with runtime.sessionmaker() as session:
+        rows = await session.execute(
+            select(event_store.c.data).where(
+                event_store.c.type == "oneplan.transport.disclosure.recorded"
+            )
+        )
+        disclosures = [row.data for row in rows]
+    assert disclosures
+    assert {(d["recipient_agency"], d["basis"], d["purpose"]) for d in disclosures} == {
+        ("school", "consent", "transport_planning")
+    }
