@@ -2,35 +2,52 @@
 
 `SERVICE` is found through the `oneplan.services` entry point (pyproject.toml); the app, the
 CLI, `oneplan dev` and the generated deployment files (`./oneplan generate`) all start from it.
-Add a reaction to another service's events with `subscriptions=[Subscription(...)]`, a
-background job with `workers=[Worker(...)]` (docs/service-kit.md).
 """
 
 from __future__ import annotations
 
-from oneplan_kit import Conflict, ServiceDefinition
+from oneplan_kit import Conflict, NotFound, ServiceDefinition, ValidationProblem
 from oneplan_plans.adapters.tables import Base
 from oneplan_plans.config import PlansSettings
-from oneplan_plans.domain.model import NoteAlreadyRecorded
-from oneplan_plans.entrypoints.routes import router
+from oneplan_plans.domain.errors import AlreadyRecorded, NotRecorded, RulesBroken, StepOutOfOrder
+from oneplan_plans.entrypoints import assessments, plans, reads
+from oneplan_plans.entrypoints.consumers import ADVICE, CHILD_FACTS
 from oneplan_plans.events import CATALOGUE
 
-__all__ = ["SERVICE"]
+__all__ = ["SERVICE", "refused"]
+
+
+def refused(error: RulesBroken) -> ValidationProblem:
+    """422 naming each broken rule at the field it concerns."""
+    errors = [
+        {"location": ["body", *item.field.split(".")], "message": item.message, "type": "rule"}
+        for item in error.broken
+    ]
+    return ValidationProblem(errors, detail=str(error))
+
 
 SERVICE = ServiceDefinition(
     name="plans",
     title="OnePlan plans",
     description=(
-        "Notes about a child by the agency's practitioners, shared with other agencies "
-        "as consent permits."
+        "EHC needs assessments and EHC plans: the statutory process as events, every "
+        "deadline computed from the law and explained, advice requests to the agencies, "
+        "draft and final plans, amendments and reviews."
     ),
     port=8003,
+    journey_step=30,
     catalogue=CATALOGUE,
-    # The agency whose data this service's records are: others read them only with a permit.
-    owner_agency="plans",
+    # The SEND team (the local authority) owns assessment and plan records.
+    owner_agency="send",
     settings_cls=PlansSettings,
     tables=Base.metadata,
-    routers=[router],
-    errors={NoteAlreadyRecorded: lambda error: Conflict(str(error))},
+    routers=[assessments.router, plans.router, reads.router],
+    errors={
+        RulesBroken: refused,
+        StepOutOfOrder: lambda error: Conflict(str(error)),
+        AlreadyRecorded: lambda error: Conflict(str(error)),
+        NotRecorded: lambda error: NotFound(str(error)),
+    },
+    subscriptions=[CHILD_FACTS, ADVICE],
     uses_consent_replica=True,
 )

@@ -1,0 +1,87 @@
+"""The final plan over HTTP: issuing it (which ends the assessment), amending it, reading it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from oneplan_kit.access import SendManager, SendStaff
+from oneplan_kit.commands import CommandDep, ReadDep
+from oneplan_kit.errors import NotFound
+from oneplan_plans.adapters.repository import PLANS
+from oneplan_plans.domain.commands import AmendPlan
+from oneplan_plans.entrypoints.common import OptionalIfMatch
+from oneplan_plans.entrypoints.schemas import AmendmentIn, FinalPlanIn, PlanOut
+from oneplan_plans.service_layer import handlers
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["plans"])
+
+
+@router.post(
+    "/assessments/{assessment_id}/final-plan",
+    status_code=201,
+    summary="Issue the final EHC plan (by week 20)",
+    response_model=PlanOut,
+)
+async def issue_final_plan(
+    assessment_id: UUID,
+    body: FinalPlanIn,
+    caller: SendManager,
+    version: OptionalIfMatch,
+    cmd: CommandDep,
+) -> Response:
+    """Section I names the setting, its URN and type. Not before the 15 days for comments
+    end, unless the family has commented. Publishes `oneplan.plans.plan.issued` (what
+    transport needs) and answers the new plan; `If-Match` is the assessment's version."""
+    _, issued = await handlers.issue_final_plan(
+        cmd.uow,
+        assessment_id,
+        issued_on=body.issued_on,
+        setting=body.setting.setting(),
+        start_date=body.start_date,
+        sections=body.sections,
+        issued_by=caller.sub,
+        expected_version=version,
+    )
+    plan = issued.state
+    assert plan is not None
+    return await cmd.respond(
+        PlanOut.of(plan),
+        status_code=201,
+        version=issued.version,
+        location=f"/v1/plans/{plan.plan_id}",
+    )
+
+
+@router.post("/plans/{plan_id}/amendments", summary="Amend a final plan", response_model=PlanOut)
+async def amend_plan(
+    plan_id: UUID,
+    body: AmendmentIn,
+    caller: SendManager,
+    version: OptionalIfMatch,
+    cmd: CommandDep,
+) -> Response:
+    """Publishes `oneplan.plans.plan.amended`; a changed section I names the new setting."""
+    command = AmendPlan(
+        body.amended_on,
+        tuple(body.changed_sections),
+        caller.sub,
+        setting=body.setting.setting() if body.setting else None,
+        start_date=body.start_date,
+        notice_on=body.notice_on,
+    )
+    outcome = await handlers.amend_plan(cmd.uow, plan_id, command, version)
+    assert outcome.state is not None
+    return await cmd.respond(PlanOut.of(outcome.state), version=outcome.version)
+
+
+@router.get("/plans/{plan_id}", summary="A final EHC plan", response_model=PlanOut)
+async def read_plan(plan_id: UUID, caller: SendStaff, uow: ReadDep) -> PlanOut:
+    """The plan's placement, start date and next review."""
+    plan, _ = await uow.load(PLANS, plan_id)
+    if plan is None:
+        raise NotFound(f"No plan {plan_id}.")
+    return PlanOut.of(plan)
