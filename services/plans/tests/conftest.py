@@ -145,11 +145,11 @@ class Service:
             dataclass="consent",
         )
 
-    async def next_event(self, subject: str, timeout: float = 10) -> Envelope:
+    async def next_event(self, subject: str, wait: float = 10) -> Envelope:
         """The first event on `subject` in the PLANS stream."""
         subscription = await self.js.subscribe(subject, stream="PLANS", ordered_consumer=True)
         try:
-            message = await subscription.next_msg(timeout=timeout)
+            message = await subscription.next_msg(timeout=wait)
         finally:
             await subscription.unsubscribe()
         return Envelope.from_nats(message.subject, message.headers, message.data)
@@ -195,4 +195,11 @@ async def service(sqlite_url: str, nats_url: str, tmp_path: Path) -> AsyncIterat
 async def service_on(database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[Service]:
     """The app on SQLite and on PostgreSQL."""
     async for running in _running(database_url, nats_url, tmp_path):
+        yield running
+
+
+@pytest.fixture
+async def service_pg(pg_database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[Service]:
+    """The app on PostgreSQL only (the slow contract fuzzing: SQLite is the sweep's)."""
+    async for running in _running(pg_database_url, nats_url, tmp_path):
         yield running

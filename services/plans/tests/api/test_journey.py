@@ -35,8 +35,9 @@ async def request(
     return dict(created.json())
 
 
-async def step(service: Service, path: str, body: dict[str, Any], *, manager: bool = False,
-               status: int = 200) -> dict[str, Any]:  # fmt: skip
+async def step(
+    service: Service, path: str, body: dict[str, Any], *, manager: bool = False, status: int = 200
+) -> dict[str, Any]:
     headers = service.manager() if manager else service.auth()
     response = await service.client.post(path, json=body, headers=headers)
     assert response.status_code == status, response.text
@@ -60,11 +61,16 @@ async def test_a_request_reaches_a_final_plan_and_transport_sees_plan_issued(
     decided = {"outcome": "agree", "decided_on": "2026-04-10", "reasons": "Evidence of needs."}
     await step(service, f"{url}/decision", decided, manager=True)
     asked = await step(
-        service, f"{url}/advice-requests",
-        {"agency": "health", "advice_type": "health", "requested_on": "2026-04-13",
-         "question": "Speech and language needs?"},
+        service,
+        f"{url}/advice-requests",
+        {
+            "agency": "health",
+            "advice_type": "health",
+            "requested_on": "2026-04-13",
+            "question": "Speech and language needs?",
+        },
         status=201,
-    )  # fmt: skip
+    )
     [advice] = asked["advice"]
     published = await service.next_event(
         f"oneplan.plans.advice.requested.{created['assessment_id']}.*"
@@ -90,14 +96,17 @@ async def test_a_request_reaches_a_final_plan_and_transport_sees_plan_issued(
     )
     assert drafted["comments_due_on"] == "2026-06-30"
     await step(
-        service, f"{url}/draft-plan/comments",
+        service,
+        f"{url}/draft-plan/comments",
         {"received_on": "2026-06-22", "comments": "We agree.", "setting_requested": SETTING},
-    )  # fmt: skip
+    )
     final = await step(
-        service, f"{url}/final-plan",
+        service,
+        f"{url}/final-plan",
         {"issued_on": "2026-07-13", "setting": SETTING, "start_date": "2026-09-01"},
-        manager=True, status=201,
-    )  # fmt: skip
+        manager=True,
+        status=201,
+    )
     plan = PlanOut.model_validate(final)
     issued = await service.next_event(f"oneplan.plans.plan.issued.{plan.plan_id}.*")
     assert issued.data == {
@@ -121,15 +130,25 @@ async def test_a_request_reaches_a_final_plan_and_transport_sees_plan_issued(
         (await service.client.get(url, headers=service.auth())).json()
     )
     assert (read.stage, read.plan_id, read.sections["I"]) == (
-        "completed", plan.plan_id, "Example Primary School; type: mainstream; URN 123456",
-    )  # fmt: skip
+        "completed",
+        plan.plan_id,
+        "Example Primary School; type: mainstream; URN 123456",
+    )
 
     amended = await service.client.post(
         f"/v1/plans/{plan.plan_id}/amendments",
-        json={"amended_on": "2026-08-20", "changed_sections": ["I"], "notice_on": "2026-07-30",
-              "setting": {"name": "Example Resource Base", "urn": "654321", "type": "resourced_provision"}},
+        json={
+            "amended_on": "2026-08-20",
+            "changed_sections": ["I"],
+            "notice_on": "2026-07-30",
+            "setting": {
+                "name": "Example Resource Base",
+                "urn": "654321",
+                "type": "resourced_provision",
+            },
+        },
         headers=service.manager(),
-    )  # fmt: skip
+    )
     assert amended.status_code == 200, amended.text
     event = await service.next_event(f"oneplan.plans.plan.amended.{plan.plan_id}.*")
     assert event.data["changed_sections"] == ["I"]
@@ -193,11 +212,17 @@ async def test_an_agencys_advice_event_records_the_advice_received(service: Serv
     event_id = await service.publish(
         "referrals",
         "oneplan.referrals.advice.submitted",
-        {"advice_request_id": request_id, "assessment_id": created["assessment_id"],
-         "child_id": str(child), "agency": "health", "submitted_on": "2026-05-20",
-         "author": {"name": "Dr B. Example", "role": "paediatrician"}},
-        subject=f"advice/{request_id}", dataclass="health",
-    )  # fmt: skip
+        {
+            "advice_request_id": request_id,
+            "assessment_id": created["assessment_id"],
+            "child_id": str(child),
+            "agency": "health",
+            "submitted_on": "2026-05-20",
+            "author": {"name": "Dr B. Example", "role": "paediatrician"},
+        },
+        subject=f"advice/{request_id}",
+        dataclass="health",
+    )
 
     async def received() -> dict[str, Any] | None:
         read = (await service.client.get(url, headers=service.auth())).json()
@@ -239,11 +264,22 @@ async def test_children_events_give_the_year_group_and_section_a(service: Servic
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["location"] == ["body", "advice_type"]
     assert "Year 9" in refused.json()["errors"][0]["message"]
-    await step(service, f"{url}/advice-reuse", {
-        "agency": "educational_psychology", "advice_type": "educational_psychology",
-        "given_on": "2025-11-01", "author": "Dr A. Example", "description": "EP report",
-        "agreed_by_authority": True, "agreed_by_author": True, "agreed_by_family": True,
-        "reused_on": "2026-04-14"}, status=201)  # fmt: skip
+    await step(
+        service,
+        f"{url}/advice-reuse",
+        {
+            "agency": "educational_psychology",
+            "advice_type": "educational_psychology",
+            "given_on": "2025-11-01",
+            "author": "Dr A. Example",
+            "description": "EP report",
+            "agreed_by_authority": True,
+            "agreed_by_author": True,
+            "agreed_by_family": True,
+            "reused_on": "2026-04-14",
+        },
+        status=201,
+    )
     drafted = await step(
         service, f"{url}/draft-plan", {"issued_on": "2026-06-15", "sections": SECTIONS}, status=201
     )

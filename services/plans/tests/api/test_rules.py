@@ -59,18 +59,29 @@ async def test_rules_of_the_law_are_named_at_their_field(service: Service) -> No
     assert (
         await service.client.post(f"{url}/decision", json=AGREE, headers=service.manager())
     ).status_code == 200
-    short = {"kind": "absence_from_area", "starts_on": "2026-05-01", "ends_on": "2026-05-10",
-             "evidence": "Family abroad."}  # fmt: skip
+    short = {
+        "kind": "absence_from_area",
+        "starts_on": "2026-05-01",
+        "ends_on": "2026-05-10",
+        "evidence": "Family abroad.",
+    }
     refused = await service.client.post(f"{url}/exceptions", json=short, headers=service.auth())
     assert refused.status_code == 422
     assert "4 weeks or more" in refused.json()["errors"][0]["message"]
     own_delay = {**short, "kind": "waiting_list", "ends_on": "2026-06-10"}
     refused = await service.client.post(f"{url}/exceptions", json=own_delay, headers=service.auth())
     assert refused.status_code == 422  # the authority's own delays are no exception
-    reuse = {"agency": "educational_psychology", "advice_type": "educational_psychology",
-             "given_on": "2025-11-01", "author": "Dr A. Example", "description": "EP report",
-             "agreed_by_authority": True, "agreed_by_author": False, "agreed_by_family": False,
-             "reused_on": "2026-04-14"}  # fmt: skip
+    reuse = {
+        "agency": "educational_psychology",
+        "advice_type": "educational_psychology",
+        "given_on": "2025-11-01",
+        "author": "Dr A. Example",
+        "description": "EP report",
+        "agreed_by_authority": True,
+        "agreed_by_author": False,
+        "agreed_by_family": False,
+        "reused_on": "2026-04-14",
+    }
     refused = await service.client.post(f"{url}/advice-reuse", json=reuse, headers=service.auth())
     assert refused.status_code == 422
     assert [e["location"][-1] for e in refused.json()["errors"]] == [
@@ -136,8 +147,12 @@ async def test_concurrent_edits_one_wins_the_other_gets_409(service: Service) ->
     )
     assert first.status_code == 200, first.text
     assert first.headers["etag"] == '"2"'
-    stale = {"kind": "exceptional_personal_circumstances", "starts_on": "2026-05-01",
-             "ends_on": "2026-05-10", "evidence": "Bereavement."}  # fmt: skip
+    stale = {
+        "kind": "exceptional_personal_circumstances",
+        "starts_on": "2026-05-01",
+        "ends_on": "2026-05-10",
+        "evidence": "Bereavement.",
+    }
     second = await service.client.post(
         f"{url}/exceptions", json=stale, headers={**service.auth(), "If-Match": '"1"'}
     )
@@ -148,8 +163,12 @@ async def test_concurrent_edits_one_wins_the_other_gets_409(service: Service) ->
 async def test_a_decline_shows_the_family_their_appeal_deadline(service: Service) -> None:
     child = uuid4()
     url = f"/v1/assessments/{await request(service, child)}"
-    decline = {"outcome": "decline", "decided_on": "2026-04-10", "letter_sent_on": "2026-04-10",
-               "reasons": "Needs can be met at SEN support."}  # fmt: skip
+    decline = {
+        "outcome": "decline",
+        "decided_on": "2026-04-10",
+        "letter_sent_on": "2026-04-10",
+        "reasons": "Needs can be met at SEN support.",
+    }
     declined = await service.client.post(f"{url}/decision", json=decline, headers=service.manager())
     assert declined.status_code == 200, declined.text
     assert declined.json()["appeal_by"] == "2026-06-10"

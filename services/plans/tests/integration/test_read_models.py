@@ -74,10 +74,15 @@ async def agreed_with_advice(sessions: async_sessionmaker[AsyncSession]) -> tupl
         decision = DecideToAssess(True, date(2026, 4, 1), "Evidence.", "manager-1")
         await uow.execute(ASSESSMENTS, assessment_id, decision)
         await handlers.request_advice(
-            uow, assessment_id, advice_request_id, agency="health",
-            advice_type=AdviceType.HEALTH, requested_on=date(2026, 4, 2), question=None,
+            uow,
+            assessment_id,
+            advice_request_id,
+            agency="health",
+            advice_type=AdviceType.HEALTH,
+            requested_on=date(2026, 4, 2),
+            question=None,
             expected_version=None,
-        )  # fmt: skip
+        )
         await uow.commit()
     return assessment_id, advice_request_id
 
@@ -134,8 +139,10 @@ async def test_the_worklist_finds_overdue_advice_by_agency(
             uow.session, date(2026, 4, 3), status=ClockStatus.ON_TRACK, agency=None, limit=50
         )
         assert {row.name for row, _ in on_track if row.assessment_id == assessment_id} == {
-            "advice", "draft_or_decision_not_to_issue", "final_plan"
-        }  # fmt: skip
+            "advice",
+            "draft_or_decision_not_to_issue",
+            "final_plan",
+        }
 
 
 async def test_an_agencys_advice_event_is_recorded_once_and_an_unknown_one_passed_over(
@@ -174,26 +181,38 @@ async def test_the_final_plan_ends_the_assessment_and_issues_the_plan_in_one_tra
         )
         await handlers.receive_advice_from_agency(uow, advice_request_id, date(2026, 5, 1), None)
         await handlers.issue_draft(
-            uow, assessment_id, uuid4(), issued_on=date(2026, 6, 1), sections=SECTIONS,
-            issued_by="cw-1", expected_version=None,
-        )  # fmt: skip
+            uow,
+            assessment_id,
+            uuid4(),
+            issued_on=date(2026, 6, 1),
+            sections=SECTIONS,
+            issued_by="cw-1",
+            expected_version=None,
+        )
         await uow.execute(
             ASSESSMENTS, assessment_id, RecordComments(date(2026, 6, 5), "cw-1", "Agreed.")
         )
         completed, issued = await handlers.issue_final_plan(
-            uow, assessment_id, issued_on=date(2026, 6, 8), setting=SCHOOL,
-            start_date=date(2026, 9, 1), sections=None, issued_by="manager-1",
+            uow,
+            assessment_id,
+            issued_on=date(2026, 6, 8),
+            setting=SCHOOL,
+            start_date=date(2026, 9, 1),
+            sections=None,
+            issued_by="manager-1",
             expected_version=None,
-        )  # fmt: skip
+        )
         await uow.commit()
-    assert completed.state is not None and issued.state is not None
+    assert completed.state is not None
+    assert issued.state is not None
     [plan_event] = issued.events
     assert isinstance(plan_event, PlanIssued)
     assert plan_event.next_review_due_on == date(2026, 12, 8)
     async with work(sessions) as uow:
         row = await uow.session.get(PlanRow, issued.state.plan_id)
         assessment = await uow.session.get(AssessmentRow, assessment_id)
-        assert row is not None and assessment is not None
+        assert row is not None
+        assert assessment is not None
         assert (row.setting_urn, row.setting_type, row.start_date) == (
             "123456",
             "mainstream",
@@ -218,7 +237,8 @@ async def test_a_refused_command_writes_nothing(sessions: async_sessionmaker[Asy
     async with work(sessions) as uow:
         row = await uow.session.get(AssessmentRow, assessment_id)
         queued = await uow.session.scalar(select(func.count()).select_from(outbox))
-        assert row is not None and row.version == 1
+        assert row is not None
+        assert row.version == 1
     assert queued == 1
 
 

@@ -59,26 +59,46 @@ SECTIONS = {PlanSection.B: "Needs.", PlanSection.E: "Outcomes.", PlanSection.F: 
 SCHOOL = Setting(name="Example Primary School", urn="123456", type=SettingType.MAINSTREAM)
 
 requested = AssessmentRequested(
-    assessment_id=ASSESSMENT_ID, child_id=CHILD, received_on=date(2026, 3, 2),
-    requested_by=Requester.PARENT, child_views="I want to stay with my friends.",
+    assessment_id=ASSESSMENT_ID,
+    child_id=CHILD,
+    received_on=date(2026, 3, 2),
+    requested_by=Requester.PARENT,
+    child_views="I want to stay with my friends.",
     recorded_by=CASEWORKER,
-)  # fmt: skip
+)
 agreed = AssessmentAgreed(
-    assessment_id=ASSESSMENT_ID, child_id=CHILD, decided_on=date(2026, 4, 1),
-    reasons="Evidence of needs.", decided_by="manager-1",
-)  # fmt: skip
+    assessment_id=ASSESSMENT_ID,
+    child_id=CHILD,
+    decided_on=date(2026, 4, 1),
+    reasons="Evidence of needs.",
+    decided_by="manager-1",
+)
 advice_requested = AdviceRequested(
-    assessment_id=ASSESSMENT_ID, advice_request_id=REQUEST, child_id=CHILD, agency="health",
-    advice_type=AdviceType.HEALTH, requested_on=date(2026, 4, 2), due_on=date(2026, 5, 14),
-)  # fmt: skip
+    assessment_id=ASSESSMENT_ID,
+    advice_request_id=REQUEST,
+    child_id=CHILD,
+    agency="health",
+    advice_type=AdviceType.HEALTH,
+    requested_on=date(2026, 4, 2),
+    due_on=date(2026, 5, 14),
+)
 advice_received = AdviceReceived(
-    assessment_id=ASSESSMENT_ID, advice_request_id=REQUEST, child_id=CHILD, agency="health",
-    received_on=date(2026, 5, 20), late_by_days=6,
-)  # fmt: skip
+    assessment_id=ASSESSMENT_ID,
+    advice_request_id=REQUEST,
+    child_id=CHILD,
+    agency="health",
+    received_on=date(2026, 5, 20),
+    late_by_days=6,
+)
 draft = DraftIssued(
-    assessment_id=ASSESSMENT_ID, plan_id=PLAN_ID, child_id=CHILD, issued_on=date(2026, 6, 1),
-    comments_due_on=date(2026, 6, 16), sections=SECTIONS, issued_by=CASEWORKER,
-)  # fmt: skip
+    assessment_id=ASSESSMENT_ID,
+    plan_id=PLAN_ID,
+    child_id=CHILD,
+    issued_on=date(2026, 6, 1),
+    comments_due_on=date(2026, 6, 16),
+    sections=SECTIONS,
+    issued_by=CASEWORKER,
+)
 
 
 def spec() -> DeciderSpec:  # type: ignore[type-arg]
@@ -87,9 +107,13 @@ def spec() -> DeciderSpec:  # type: ignore[type-arg]
 
 def test_a_request_is_recorded_with_its_received_date_and_the_childs_words() -> None:
     command = RequestAssessment(
-        ASSESSMENT_ID, CHILD, date(2026, 3, 2), Requester.PARENT, CASEWORKER,
+        ASSESSMENT_ID,
+        CHILD,
+        date(2026, 3, 2),
+        Requester.PARENT,
+        CASEWORKER,
         child_views="I want to stay with my friends.",
-    )  # fmt: skip
+    )
     spec().when(command, now=NOW).then(requested)
 
 
@@ -117,15 +141,24 @@ def test_agreeing_to_assess() -> None:
 
 
 def test_declining_computes_the_appeal_deadline_from_the_letter() -> None:
-    command = DecideToAssess(False, date(2026, 4, 1), "Needs met at SEN support.", "manager-1",
-                             letter_sent_on=date(2026, 4, 2))  # fmt: skip
+    command = DecideToAssess(
+        False,
+        date(2026, 4, 1),
+        "Needs met at SEN support.",
+        "manager-1",
+        letter_sent_on=date(2026, 4, 2),
+    )
     spec().given(requested).when(command, now=NOW).then(
         AssessmentDeclined(
-            assessment_id=ASSESSMENT_ID, child_id=CHILD, decided_on=date(2026, 4, 1),
-            letter_sent_on=date(2026, 4, 2), reasons="Needs met at SEN support.",
-            appeal_by=date(2026, 6, 2), decided_by="manager-1",
+            assessment_id=ASSESSMENT_ID,
+            child_id=CHILD,
+            decided_on=date(2026, 4, 1),
+            letter_sent_on=date(2026, 4, 2),
+            reasons="Needs met at SEN support.",
+            appeal_by=date(2026, 6, 2),
+            decided_by="manager-1",
         )
-    )  # fmt: skip
+    )
 
 
 def test_a_decline_without_its_letter_and_a_decision_before_the_request_name_every_field() -> None:
@@ -149,16 +182,24 @@ def test_a_command_on_an_assessment_never_requested_is_not_found() -> None:
 
 def test_a_mediation_certificate_can_move_the_appeal_deadline() -> None:
     declined = AssessmentDeclined(
-        assessment_id=ASSESSMENT_ID, child_id=CHILD, decided_on=date(2026, 4, 1),
-        letter_sent_on=date(2026, 4, 2), reasons="No.", appeal_by=date(2026, 6, 2),
+        assessment_id=ASSESSMENT_ID,
+        child_id=CHILD,
+        decided_on=date(2026, 4, 1),
+        letter_sent_on=date(2026, 4, 2),
+        reasons="No.",
+        appeal_by=date(2026, 6, 2),
         decided_by="manager-1",
-    )  # fmt: skip
+    )
     command = RecordMediationCertificate(date(2026, 5, 20), CASEWORKER)
     spec().given(requested, declined).when(command, now=NOW).then(
-        MediationCertificateRecorded(assessment_id=ASSESSMENT_ID, child_id=CHILD,
-                                     issued_on=date(2026, 5, 20), appeal_by=date(2026, 6, 20),
-                                     recorded_by=CASEWORKER)
-    )  # fmt: skip
+        MediationCertificateRecorded(
+            assessment_id=ASSESSMENT_ID,
+            child_id=CHILD,
+            issued_on=date(2026, 5, 20),
+            appeal_by=date(2026, 6, 20),
+            recorded_by=CASEWORKER,
+        )
+    )
     spec().given(requested, agreed).when(command, now=NOW).then_raises(StepOutOfOrder)
 
 
@@ -169,11 +210,13 @@ def test_advice_is_asked_for_after_the_decision_and_due_in_6_weeks() -> None:
 
 
 def test_preparing_for_adulthood_advice_waits_for_year_9() -> None:
-    command = RequestAdvice(REQUEST, "send", AdviceType.PREPARING_FOR_ADULTHOOD, date(2026, 4, 2),
-                            school_year=8)  # fmt: skip
+    command = RequestAdvice(
+        REQUEST, "send", AdviceType.PREPARING_FOR_ADULTHOOD, date(2026, 4, 2), school_year=8
+    )
     spec().given(requested, agreed).when(command, now=NOW).then_raises(RulesBroken, match="Year 9")
-    year9 = RequestAdvice(REQUEST, "send", AdviceType.PREPARING_FOR_ADULTHOOD, date(2026, 4, 2),
-                          school_year=9)  # fmt: skip
+    year9 = RequestAdvice(
+        REQUEST, "send", AdviceType.PREPARING_FOR_ADULTHOOD, date(2026, 4, 2), school_year=9
+    )
     assert spec().given(requested, agreed).when(year9, now=NOW).then_state() is not None
 
 
@@ -200,23 +243,38 @@ def test_advice_for_an_unknown_request_or_before_it_was_asked_is_refused() -> No
 def reuse(**agreements: bool) -> ReuseAdvice:
     agreed_by = {"authority": True, "author": True, "family": True} | agreements
     return ReuseAdvice(
-        REQUEST, "educational_psychology", AdviceType.EDUCATIONAL_PSYCHOLOGY, date(2025, 11, 1),
-        "Dr A. Example", "EP report for the SEN support review", agreed_by["authority"],
-        agreed_by["author"], agreed_by["family"], date(2026, 4, 3), CASEWORKER,
-    )  # fmt: skip
+        REQUEST,
+        "educational_psychology",
+        AdviceType.EDUCATIONAL_PSYCHOLOGY,
+        date(2025, 11, 1),
+        "Dr A. Example",
+        "EP report for the SEN support review",
+        agreed_by["authority"],
+        agreed_by["author"],
+        agreed_by["family"],
+        date(2026, 4, 3),
+        CASEWORKER,
+    )
 
 
 def test_advice_is_reused_only_with_all_three_agreements() -> None:
     spec().given(requested, agreed).when(reuse(), now=NOW).then(
         AdviceReused(
-            assessment_id=ASSESSMENT_ID, advice_request_id=REQUEST, child_id=CHILD,
-            agency="educational_psychology", advice_type=AdviceType.EDUCATIONAL_PSYCHOLOGY,
-            given_on=date(2025, 11, 1), author="Dr A. Example",
-            description="EP report for the SEN support review", agreed_by_authority=True,
-            agreed_by_author=True, agreed_by_family=True, reused_on=date(2026, 4, 3),
+            assessment_id=ASSESSMENT_ID,
+            advice_request_id=REQUEST,
+            child_id=CHILD,
+            agency="educational_psychology",
+            advice_type=AdviceType.EDUCATIONAL_PSYCHOLOGY,
+            given_on=date(2025, 11, 1),
+            author="Dr A. Example",
+            description="EP report for the SEN support review",
+            agreed_by_authority=True,
+            agreed_by_author=True,
+            agreed_by_family=True,
+            reused_on=date(2026, 4, 3),
             recorded_by=CASEWORKER,
         )
-    )  # fmt: skip
+    )
     error = (
         spec()
         .given(requested, agreed)
@@ -285,11 +343,15 @@ def test_a_decision_not_to_issue_carries_appeal_rights() -> None:
     )
     spec().given(requested, agreed).when(command, now=NOW).then(
         PlanDeclined(
-            assessment_id=ASSESSMENT_ID, child_id=CHILD, decided_on=date(2026, 6, 10),
-            letter_sent_on=date(2026, 6, 11), reasons="Needs can be met.",
-            appeal_by=date(2026, 8, 11), decided_by="manager-1",
+            assessment_id=ASSESSMENT_ID,
+            child_id=CHILD,
+            decided_on=date(2026, 6, 10),
+            letter_sent_on=date(2026, 6, 11),
+            reasons="Needs can be met.",
+            appeal_by=date(2026, 8, 11),
+            decided_by="manager-1",
         )
-    )  # fmt: skip
+    )
     given = spec().given(requested, agreed, advice_requested, advice_received, draft)
     given.when(command, now=NOW).then_raises(StepOutOfOrder)
 
@@ -299,14 +361,23 @@ def test_the_final_plan_waits_for_the_15_days_unless_the_family_has_commented() 
     early = CompleteAssessment(date(2026, 6, 10), SECTIONS, "manager-1")
     spec().given(*given).when(early, now=NOW).then_raises(RulesBroken, match="2026-06-16")
     commented = DraftCommented(
-        assessment_id=ASSESSMENT_ID, child_id=CHILD, received_on=date(2026, 6, 8),
-        comments="We agree.", setting_requested=SCHOOL, recorded_by=CASEWORKER,
-    )  # fmt: skip
+        assessment_id=ASSESSMENT_ID,
+        child_id=CHILD,
+        received_on=date(2026, 6, 8),
+        comments="We agree.",
+        setting_requested=SCHOOL,
+        recorded_by=CASEWORKER,
+    )
     spec().given(*given, commented).when(early, now=NOW).then(
-        AssessmentCompleted(assessment_id=ASSESSMENT_ID, plan_id=PLAN_ID, child_id=CHILD,
-                            completed_on=date(2026, 6, 10), sections=SECTIONS,
-                            issued_by="manager-1")
-    )  # fmt: skip
+        AssessmentCompleted(
+            assessment_id=ASSESSMENT_ID,
+            plan_id=PLAN_ID,
+            child_id=CHILD,
+            completed_on=date(2026, 6, 10),
+            sections=SECTIONS,
+            issued_by="manager-1",
+        )
+    )
     on_time = CompleteAssessment(date(2026, 6, 16), SECTIONS, "manager-1")
     state = spec().given(*given).when(on_time, now=NOW).then_state()
     assert state is not None
@@ -337,27 +408,52 @@ def test_steps_dated_in_the_future_are_refused(day: date) -> None:
 # -- the plan ------------------------------------------------------------------------------
 
 issued = PlanIssued(
-    plan_id=PLAN_ID, assessment_id=ASSESSMENT_ID, child_id=CHILD, issued_on=date(2026, 6, 16),
-    setting=SCHOOL, start_date=date(2026, 9, 1), next_review_due_on=date(2027, 6, 16),
-)  # fmt: skip
+    plan_id=PLAN_ID,
+    assessment_id=ASSESSMENT_ID,
+    child_id=CHILD,
+    issued_on=date(2026, 6, 16),
+    setting=SCHOOL,
+    start_date=date(2026, 9, 1),
+    next_review_due_on=date(2027, 6, 16),
+)
 
 
 def test_a_plan_is_issued_once() -> None:
-    command = IssuePlan(PLAN_ID, ASSESSMENT_ID, CHILD, date(2026, 6, 16), SCHOOL, date(2026, 9, 1),
-                        date(2027, 6, 16))  # fmt: skip
+    command = IssuePlan(
+        PLAN_ID,
+        ASSESSMENT_ID,
+        CHILD,
+        date(2026, 6, 16),
+        SCHOOL,
+        date(2026, 9, 1),
+        date(2027, 6, 16),
+    )
     DeciderSpec(PLAN).when(command, now=NOW).then(issued)
     DeciderSpec(PLAN).given(issued).when(command, now=NOW).then_raises(AlreadyRecorded)
 
 
 def test_an_amendment_with_a_new_placement_names_section_i() -> None:
     special = Setting(name="Example Special School", urn="654321", type=SettingType.STATE_SPECIAL)
-    command = AmendPlan(date(2026, 8, 1), (PlanSection.I, PlanSection.F), "manager-1", special,
-                        date(2026, 9, 1), notice_on=date(2026, 7, 1))  # fmt: skip
+    command = AmendPlan(
+        date(2026, 8, 1),
+        (PlanSection.I, PlanSection.F),
+        "manager-1",
+        special,
+        date(2026, 9, 1),
+        notice_on=date(2026, 7, 1),
+    )
     DeciderSpec(PLAN).given(issued).when(command, now=NOW).then(
-        PlanAmended(plan_id=PLAN_ID, child_id=CHILD, amended_on=date(2026, 8, 1), setting=special,
-                    start_date=date(2026, 9, 1), changed_sections=[PlanSection.I, PlanSection.F],
-                    notice_on=date(2026, 7, 1), amended_by="manager-1")
-    )  # fmt: skip
+        PlanAmended(
+            plan_id=PLAN_ID,
+            child_id=CHILD,
+            amended_on=date(2026, 8, 1),
+            setting=special,
+            start_date=date(2026, 9, 1),
+            changed_sections=[PlanSection.I, PlanSection.F],
+            notice_on=date(2026, 7, 1),
+            amended_by="manager-1",
+        )
+    )
     no_setting = AmendPlan(date(2026, 8, 1), (PlanSection.I,), "manager-1")
     DeciderSpec(PLAN).given(issued).when(no_setting, now=NOW).then_raises(
         RulesBroken, match="setting"

@@ -9,9 +9,10 @@ exist), and write nothing.
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 
 from oneplan_kit.access import SendManager, SendStaff
 from oneplan_kit.commands import CommandDep
@@ -26,6 +27,7 @@ from oneplan_plans.domain.commands import (
     RequestAssessment,
     ReuseAdvice,
 )
+from oneplan_plans.entrypoints import examples
 from oneplan_plans.entrypoints.common import (
     OptionalIfMatch,
     assessment_location,
@@ -57,7 +59,11 @@ router = APIRouter(prefix="/v1/assessments", tags=["assessments"])
     summary="Record a request for an EHC needs assessment",
     response_model=AssessmentOut,
 )
-async def request_assessment(body: AssessmentIn, caller: SendStaff, cmd: CommandDep) -> Response:
+async def request_assessment(
+    body: Annotated[AssessmentIn, Body(openapi_examples=examples.ASSESSMENT)],
+    caller: SendStaff,
+    cmd: CommandDep,
+) -> Response:
     """`received_on` is day 1 of every clock (not in the future). 201 with the assessment, its
     clocks and its ETag; `oneplan.plans.assessment.requested` reaches NATS once committed."""
     assessment_id = uuid4()
@@ -82,7 +88,7 @@ async def request_assessment(body: AssessmentIn, caller: SendStaff, cmd: Command
 )
 async def decide_to_assess(
     assessment_id: UUID,
-    body: DecisionIn,
+    body: Annotated[DecisionIn, Body(openapi_examples=examples.DECISION)],
     caller: SendManager,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -103,7 +109,7 @@ async def decide_to_assess(
 )
 async def record_mediation_certificate(
     assessment_id: UUID,
-    body: MediationIn,
+    body: Annotated[MediationIn, Body(openapi_examples=examples.MEDIATION)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -123,7 +129,7 @@ async def record_mediation_certificate(
 )
 async def request_advice(
     assessment_id: UUID,
-    body: AdviceRequestIn,
+    body: Annotated[AdviceRequestIn, Body(openapi_examples=examples.ADVICE_REQUEST)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -155,7 +161,7 @@ async def request_advice(
 )
 async def reuse_advice(
     assessment_id: UUID,
-    body: AdviceReuseIn,
+    body: Annotated[AdviceReuseIn, Body(openapi_examples=examples.ADVICE_REUSE)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -189,7 +195,7 @@ async def reuse_advice(
 async def receive_advice(
     assessment_id: UUID,
     advice_request_id: UUID,
-    body: AdviceReceivedIn,
+    body: Annotated[AdviceReceivedIn, Body(openapi_examples=examples.ADVICE_RECEIVED)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -209,7 +215,7 @@ async def receive_advice(
 )
 async def record_exception(
     assessment_id: UUID,
-    body: ExceptionIn,
+    body: Annotated[ExceptionIn, Body(openapi_examples=examples.EXCEPTION)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -233,7 +239,7 @@ async def record_exception(
 )
 async def decide_not_to_issue(
     assessment_id: UUID,
-    body: NotToIssueIn,
+    body: Annotated[NotToIssueIn, Body(openapi_examples=examples.NOT_TO_ISSUE)],
     caller: SendManager,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -252,7 +258,7 @@ async def decide_not_to_issue(
 )
 async def issue_draft(
     assessment_id: UUID,
-    body: DraftIn,
+    body: Annotated[DraftIn, Body(openapi_examples=examples.DRAFT)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -280,7 +286,7 @@ async def issue_draft(
 )
 async def record_comments(
     assessment_id: UUID,
-    body: CommentsIn,
+    body: Annotated[CommentsIn, Body(openapi_examples=examples.COMMENTS)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,

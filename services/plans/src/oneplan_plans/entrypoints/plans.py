@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 
 from oneplan_kit.access import SendManager, SendStaff
 from oneplan_kit.commands import CommandDep, ReadDep
 from oneplan_kit.errors import NotFound
 from oneplan_plans.adapters.repository import PLANS
 from oneplan_plans.domain.commands import AmendPlan
+from oneplan_plans.entrypoints import examples
 from oneplan_plans.entrypoints.common import OptionalIfMatch
 from oneplan_plans.entrypoints.schemas import AmendmentIn, FinalPlanIn, PlanOut
 from oneplan_plans.service_layer import handlers
@@ -28,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["plans"])
 )
 async def issue_final_plan(
     assessment_id: UUID,
-    body: FinalPlanIn,
+    body: Annotated[FinalPlanIn, Body(openapi_examples=examples.FINAL_PLAN)],
     caller: SendManager,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -59,7 +61,7 @@ async def issue_final_plan(
 @router.post("/plans/{plan_id}/amendments", summary="Amend a final plan", response_model=PlanOut)
 async def amend_plan(
     plan_id: UUID,
-    body: AmendmentIn,
+    body: Annotated[AmendmentIn, Body(openapi_examples=examples.AMENDMENT)],
     caller: SendManager,
     version: OptionalIfMatch,
     cmd: CommandDep,

@@ -109,16 +109,19 @@ async def read_child_records(
         empty = ChildRecordsOut(
             child_id=child_id, on=day, assessments=[], plans=[], withheld=withheld
         )
-        return await cmd.respond(empty)
-    assessments = []
+        return await cmd.respond(empty, version=0)
+    assessments, version = [], 0
     for row in await repository.assessments_of_child(cmd.uow.session, child_id):
         state, _ = await cmd.uow.load(ASSESSMENTS, row.assessment_id)
         assert state is not None
+        version += state.version
         assessments.append(AssessmentOut.of(state, assessment_clocks(state.timeline(), day)))
     plans = [PlanOut.of(row) for row in await repository.plans_of_child(cmd.uow.session, child_id)]
+    version += sum(plan.version for plan in plans)
     if assessments or plans:
         await sharing.record(cmd.uow, reader, child_id, [release])
     body = ChildRecordsOut(
         child_id=child_id, on=day, assessments=assessments, plans=plans, withheld=[]
     )
-    return await cmd.respond(body)
+    # The ETag counts the events behind the answer: it changes whenever any of them does.
+    return await cmd.respond(body, version=version)
