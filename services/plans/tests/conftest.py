@@ -165,7 +165,9 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, tries:
     raise AssertionError(f"never: {what}")
 
 
-async def _running(database_url: str, nats_url: str, var_dir: Path) -> AsyncIterator[Service]:
+async def _running(
+    database_url: str, nats_url: str, var_dir: Path, now: datetime = NOW
+) -> AsyncIterator[Service]:
     settings = PlansSettings(
         database_url=database_url, nats_url=nats_url, var_dir=var_dir, discovery_interval=1
     )
@@ -173,7 +175,7 @@ async def _running(database_url: str, nats_url: str, var_dir: Path) -> AsyncIter
     js = nc.jetstream()
     for name in FOREIGN_STREAMS:
         await ensure_stream(js, service_stream(name))
-    clock = FixedClock(NOW)
+    clock = FixedClock(now)
     app = create_app(SERVICE, settings, clock=clock)
     try:
         async with app.router.lifespan_context(app):
@@ -202,4 +204,11 @@ async def service_on(database_url: str, nats_url: str, tmp_path: Path) -> AsyncI
 async def service_pg(pg_database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[Service]:
     """The app on PostgreSQL only (the slow contract fuzzing: SQLite is the sweep's)."""
     async for running in _running(pg_database_url, nats_url, tmp_path):
+        yield running
+
+
+@pytest.fixture
+async def live_service(sqlite_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[Service]:
+    """The app on SQLite with today's date (the demo counts back from today)."""
+    async for running in _running(sqlite_url, nats_url, tmp_path, datetime.now(UTC)):
         yield running
