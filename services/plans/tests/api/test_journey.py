@@ -12,7 +12,7 @@ from oneplan_plans.entrypoints.schemas import AssessmentOut, ClocksOut, PlanOut,
 
 from ..conftest import Service, eventually
 
-SETTING = {"name": "Example Primary School", "urn": "123456", "type": "mainstream"}
+SETTING = {"name": "Example Primary School", "urn": "100001", "type": "mainstream"}
 SECTIONS = {
     "B": "Speech and language needs.",
     "E": "Says a sentence of 5 words.",
@@ -100,6 +100,21 @@ async def test_a_request_reaches_a_final_plan_and_transport_sees_plan_issued(
         f"{url}/draft-plan/comments",
         {"received_on": "2026-06-22", "comments": "We agree.", "setting_requested": SETTING},
     )
+    unknown = {"name": "Nowhere School", "urn": "999999", "type": "mainstream"}
+    refused = await service.client.post(
+        f"{url}/final-plan",
+        json={"issued_on": "2026-07-13", "setting": unknown},
+        headers=service.manager(),
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["location"] == ["body", "setting", "urn"]
+    contradicted = {**SETTING, "type": "state_special"}
+    refused = await service.client.post(
+        f"{url}/final-plan",
+        json={"issued_on": "2026-07-13", "setting": contradicted},
+        headers=service.manager(),
+    )
+    assert refused.json()["errors"][0]["location"] == ["body", "setting", "type"]
     final = await step(
         service,
         f"{url}/final-plan",
@@ -132,7 +147,7 @@ async def test_a_request_reaches_a_final_plan_and_transport_sees_plan_issued(
     assert (read.stage, read.plan_id, read.sections["I"]) == (
         "completed",
         plan.plan_id,
-        "Example Primary School; type: mainstream; URN 123456",
+        "Example Primary School; type: mainstream; URN 100001",
     )
 
     amended = await service.client.post(
@@ -142,8 +157,8 @@ async def test_a_request_reaches_a_final_plan_and_transport_sees_plan_issued(
             "changed_sections": ["I"],
             "notice_on": "2026-07-30",
             "setting": {
-                "name": "Example Resource Base",
-                "urn": "654321",
+                "name": "Example Secondary Resource Base",
+                "urn": "100004",
                 "type": "resourced_provision",
             },
         },

@@ -212,3 +212,19 @@ async def test_a_childs_assessments_are_read_as_consent_permits(service: Service
     assert body["withheld"] == []
     disclosure = await service.next_event("oneplan.plans.disclosure.recorded.>")
     assert (disclosure.data["recipient_agency"], disclosure.data["basis"]) == ("health", "consent")
+
+
+async def test_the_settings_directory_is_public(service: Service) -> None:
+    listed = await service.client.get("/v1/settings", params={"type": "resourced_provision"})
+    assert listed.status_code == 200, listed.text
+    [base] = listed.json()
+    assert (base["urn"], base["resourced_places"], base["resourced_need"]) == (
+        "100004",
+        12,
+        "Autism",
+    )
+    every = (await service.client.get("/v1/settings")).json()
+    assert {"state_special", "post16_fe", "supported_internship"} <= {
+        e["setting_type"] for e in every
+    }
+    assert [e["inclusion_kitemark"] for e in every if e["urn"] == "100009"] == [True]

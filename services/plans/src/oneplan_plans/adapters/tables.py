@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Date, Index, String, Text
+from sqlalchemy import JSON, Date, Index, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from oneplan_kit.tables import HOUSE_TYPES, house_metadata
@@ -45,7 +45,17 @@ class ClockRow(Base):
     they were computed. The status is computed at read time from "today"."""
 
     __tablename__ = "clocks"
-    __table_args__ = (Index("ix_clocks_met_on_due_on", "met_on", "due_on"),)
+    # The worklist reads open clocks soonest due first: a partial index in that order.
+    __table_args__ = (
+        Index(
+            "ix_clocks_open_due_on",
+            "due_on",
+            "assessment_id",
+            "position",
+            postgresql_where=text("met_on IS NULL"),
+            sqlite_where=text("met_on IS NULL"),
+        ),
+    )
 
     assessment_id: Mapped[UUID] = mapped_column(primary_key=True)
     clock_key: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -196,9 +196,15 @@ class Clock:
         return f"{self.how} {self.outcome}"
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
 def long_date(day: date) -> str:
-    """`Monday 2 March 2026`: how a date reads in an explanation."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    """`Monday 2 March 2026`: how a date reads in an explanation (in English, whatever the
+    process's locale)."""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def status_of(due_on: date, met_on: date | None, today: date, kind: ClockKind) -> ClockStatus:
@@ -222,9 +228,12 @@ def status_of(due_on: date, met_on: date | None, today: date, kind: ClockKind) -
 # -- exceptions ----------------------------------------------------------------------------
 
 
+_KIND_INDEX = {kind: index for index, kind in enumerate(ExceptionKind)}
+
+
 def _paragraph(clock: ClockName, kind: ExceptionKind) -> str:
     regulation, letters = _EXCEPTION_PARAGRAPHS[clock]
-    return f"Regulation {regulation}({letters[list(ExceptionKind).index(kind)]})"
+    return f"Regulation {regulation}({letters[_KIND_INDEX[kind]]})"
 
 
 def _closure_covers(exception: RecordedException, advice: Sequence[AdviceTimeline]) -> bool:

@@ -26,7 +26,7 @@ __all__ = [
     "NOT_TO_ISSUE",
 ]
 
-_SETTING: Final = {"name": "Example Primary School", "urn": "123456", "type": "mainstream"}
+_SETTING: Final = {"name": "Example Primary School", "urn": "100001", "type": "mainstream"}
 
 
 def _complete(summary: str, value: Any) -> dict[str, Example]:
@@ -134,8 +134,8 @@ AMENDMENT: Final = _complete(
         "amended_on": "2026-08-20",
         "changed_sections": ["I"],
         "setting": {
-            "name": "Example Resource Base",
-            "urn": "654321",
+            "name": "Example Secondary Resource Base",
+            "urn": "100004",
             "type": "resourced_provision",
         },
         "start_date": "2026-09-01",

@@ -5,21 +5,46 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 
-from oneplan_kit.access import SendManager, SendStaff
+from oneplan_kit.access import Public, SendManager, SendStaff
 from oneplan_kit.commands import CommandDep, ReadDep
 from oneplan_kit.errors import NotFound
+from oneplan_kit.runtime import RuntimeDep
 from oneplan_plans.adapters.repository import PLANS
+from oneplan_plans.config import PlansSettings
 from oneplan_plans.domain.commands import AmendPlan
+from oneplan_plans.domain.settings_directory import SettingsDirectory
 from oneplan_plans.entrypoints import examples
 from oneplan_plans.entrypoints.common import OptionalIfMatch
-from oneplan_plans.entrypoints.schemas import AmendmentIn, FinalPlanIn, PlanOut
+from oneplan_plans.entrypoints.schemas import AmendmentIn, DirectoryEntryOut, FinalPlanIn, PlanOut
+from oneplan_plans.events import SettingType
 from oneplan_plans.service_layer import handlers
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["plans"])
+
+
+def _directory(cmd: CommandDep) -> SettingsDirectory:
+    settings = cmd.runtime.settings
+    assert isinstance(settings, PlansSettings)
+    return settings.directory()
+
+
+@router.get("/settings", summary="The settings directory", response_model=list[DirectoryEntryOut])
+async def list_settings(
+    caller: Public,
+    runtime: RuntimeDep,
+    setting_type: Annotated[
+        SettingType | None, Query(alias="type", description="Only this section I type.")
+    ] = None,
+) -> list[DirectoryEntryOut]:
+    """Schools, early-years settings, resourced provisions and post-16 providers that section I
+    may name (an unknown URN there is refused)."""
+    settings = runtime.settings
+    assert isinstance(settings, PlansSettings)
+    return [DirectoryEntryOut.of(e) for e in settings.directory().entries(setting_type)]
 
 
 @router.post(
@@ -42,7 +67,7 @@ async def issue_final_plan(
         cmd.uow,
         assessment_id,
         issued_on=body.issued_on,
-        setting=body.setting.setting(),
+        setting=_directory(cmd).check(body.setting.setting()),
         start_date=body.start_date,
         sections=body.sections,
         issued_by=caller.sub,
@@ -71,7 +96,7 @@ async def amend_plan(
         body.amended_on,
         tuple(body.changed_sections),
         caller.sub,
-        setting=body.setting.setting() if body.setting else None,
+        setting=_directory(cmd).check(body.setting.setting()) if body.setting else None,
         start_date=body.start_date,
         notice_on=body.notice_on,
     )

@@ -20,6 +20,7 @@ from oneplan_plans.domain.clock import (
     describe_outcome,
 )
 from oneplan_plans.domain.plan import Plan
+from oneplan_plans.domain.settings_directory import DirectoryEntry
 from oneplan_plans.events import AdviceType, Requester, Setting, SettingType, Urn
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ClocksOut",
     "CommentsIn",
     "DecisionIn",
+    "DirectoryEntryOut",
     "DraftIn",
     "ExceptionIn",
     "ExceptionOut",
@@ -381,6 +383,34 @@ class PlanOut(BaseModel):
             amended_on=plan.amended_on,
             amendments=plan.amendments,
             version=plan.version,
+        )
+
+
+class DirectoryEntryOut(BaseModel):
+    """A setting of the settings directory."""
+
+    urn: str
+    name: str
+    dfe_type: str
+    phase: str
+    local_authority: str
+    setting_type: SettingType
+    resourced_places: int | None
+    resourced_need: str | None
+    inclusion_kitemark: bool
+
+    @classmethod
+    def of(cls, entry: DirectoryEntry) -> DirectoryEntryOut:
+        return cls(
+            urn=entry.urn,
+            name=entry.name,
+            dfe_type=entry.dfe_type,
+            phase=entry.phase,
+            local_authority=entry.local_authority,
+            setting_type=entry.setting_type,
+            resourced_places=entry.resourced_places,
+            resourced_need=entry.resourced_need,
+            inclusion_kitemark=entry.inclusion_kitemark,
         )
 
 

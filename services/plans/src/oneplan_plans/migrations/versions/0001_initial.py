@@ -54,7 +54,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_clocks_child_id", "clocks", ["child_id"])
     op.create_index("ix_clocks_advice_request_id", "clocks", ["advice_request_id"])
-    op.create_index("ix_clocks_met_on_due_on", "clocks", ["met_on", "due_on"])
+    op.create_index(
+        "ix_clocks_open_due_on",
+        "clocks",
+        ["due_on", "assessment_id", "position"],
+        postgresql_where=sa.text("met_on IS NULL"),
+        sqlite_where=sa.text("met_on IS NULL"),
+    )
     op.create_table(
         "plans",
         sa.Column("plan_id", sa.Uuid(), nullable=False),
