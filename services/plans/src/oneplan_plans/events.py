@@ -60,6 +60,8 @@ __all__ = [
     "PlanIssued",
     "PlansDisclosureRecorded",
     "Requester",
+    "ReviewOutcome",
+    "ReviewRecorded",
     "Setting",
     "SettingType",
     "StoryRevisedFacts",
@@ -382,6 +384,40 @@ class PlanAmended(Event):
         default=None, description="The amendment notice (the amended plan is due 8 weeks on)."
     )
     amended_by: Author | None = None
+
+
+class ReviewOutcome(StrEnum):
+    """What the authority decided after a review (section 44 of the Children and Families
+    Act 2014, Regulation 20)."""
+
+    MAINTAIN = "maintain"
+    AMEND = "amend"
+    CEASE = "cease"
+
+
+@CATALOGUE.register(
+    "oneplan.plans.review.recorded",
+    DATA_CLASS,
+    summary="A plan's review was held and the authority decided to maintain, amend or cease it.",
+)
+class ReviewRecorded(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    child_id: UUID
+    meeting_on: BoundedDate
+    decided_on: BoundedDate
+    decision_due_on: BoundedDate = Field(description="4 weeks after the meeting (Reg 20(10)).")
+    outcome: ReviewOutcome
+    reasons: LongText | None = None
+    preparing_for_adulthood: bool = Field(description="The review covered preparing for adulthood.")
+    next_review_due_on: BoundedDate | None = Field(description="None once the plan is to cease.")
+    appeal_by: BoundedDate | None = Field(
+        default=None,
+        description="A decision to cease: the last day to appeal (the plan stays "
+        "in force while an appeal runs).",
+    )
+    recorded_by: Author
 
 
 CONTRIBUTIONS = register_contribution_events("plans", CATALOGUE)

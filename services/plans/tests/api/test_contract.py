@@ -40,6 +40,7 @@ _EXAMPLES = {
     "/comments": examples.COMMENTS,
     "/final-plan": examples.FINAL_PLAN,
     "/amendments": examples.AMENDMENT,
+    "/reviews": examples.REVIEW,
 }
 # The stage each step needs (the steps that lead there, in order).
 _STAGES = {
@@ -50,6 +51,7 @@ _STAGES = {
     "/comments": "draft_issued",
     "/final-plan": "commented",
     "/amendments": "planned",
+    "/reviews": "planned",
 }
 
 

@@ -169,6 +169,33 @@ async def test_a_request_reaches_a_final_plan_and_transport_sees_plan_issued(
     assert event.data["changed_sections"] == ["I"]
     assert event.data["setting"]["type"] == "resourced_provision"
 
+    reviewed = await service.client.post(
+        f"/v1/plans/{plan.plan_id}/reviews",
+        json={
+            "meeting_on": "2026-08-25",
+            "decided_on": "2026-08-28",
+            "outcome": "cease",
+            "preparing_for_adulthood": False,
+            "reasons": "Needs met without a plan.",
+        },
+        headers=service.manager(),
+    )
+    assert reviewed.status_code == 201, reviewed.text
+    assert (reviewed.json()["ceasing"], reviewed.json()["appeal_by"]) == (True, "2026-10-28")
+    recorded = await service.next_event(f"oneplan.plans.review.recorded.{plan.plan_id}.*")
+    assert recorded.data["decision_due_on"] == "2026-09-22"
+    again = await service.client.post(
+        f"/v1/plans/{plan.plan_id}/reviews",
+        json={
+            "meeting_on": "2026-08-30",
+            "decided_on": "2026-08-31",
+            "outcome": "maintain",
+            "preparing_for_adulthood": False,
+        },
+        headers=service.manager(),
+    )
+    assert again.status_code == 409, again.text
+
 
 async def test_the_worklist_lists_overdue_clocks_by_agency(service: Service) -> None:
     created = await request(service, uuid4())

@@ -21,6 +21,7 @@ from oneplan_plans.domain.commands import (
     RecordComments,
     RecordException,
     RecordMediationCertificate,
+    RecordReview,
     RequestAdvice,
     RequestAssessment,
     ReuseAdvice,
@@ -44,6 +45,8 @@ from oneplan_plans.events import (
     PlanDeclined,
     PlanIssued,
     Requester,
+    ReviewOutcome,
+    ReviewRecorded,
     Setting,
     SettingType,
 )
@@ -471,3 +474,48 @@ def test_the_state_follows_the_amendments() -> None:
     plan = DeciderSpec(PLAN).given(issued).when(command, now=NOW).then_state()
     assert plan is not None
     assert (plan.setting, plan.amendments, plan.version) == (special, 1, 2)
+
+
+def review(outcome: ReviewOutcome = ReviewOutcome.MAINTAIN, **changes: object) -> RecordReview:
+    fields: dict[str, object] = {
+        "meeting_on": date(2026, 8, 10),
+        "decided_on": date(2026, 8, 20),
+        "outcome": outcome,
+        "preparing_for_adulthood": False,
+        "recorded_by": "manager-1",
+        "next_review_due_on": date(2027, 8, 10),
+        "school_year": 5,
+    } | changes
+    return RecordReview(**fields)  # type: ignore[arg-type]
+
+
+def test_a_review_sets_the_next_and_its_decision_is_due_in_4_weeks() -> None:
+    [event] = DeciderSpec(PLAN).given(issued).when(review(), now=NOW).events
+    assert isinstance(event, ReviewRecorded)
+    assert (event.decision_due_on, event.next_review_due_on, event.appeal_by) == (
+        date(2026, 9, 7),
+        date(2027, 8, 10),
+        None,
+    )
+
+
+def test_from_year_9_a_review_covers_preparing_for_adulthood() -> None:
+    spec = DeciderSpec(PLAN).given(issued)
+    spec.when(review(school_year=9), now=NOW).then_raises(RulesBroken, match="Year 9")
+    covered = spec.when(review(school_year=9, preparing_for_adulthood=True), now=NOW)
+    assert covered.then_state() is not None
+
+
+def test_a_decision_to_cease_carries_appeal_rights_and_ends_the_reviews() -> None:
+    [ceased] = DeciderSpec(PLAN).given(issued).when(review(ReviewOutcome.CEASE), now=NOW).events
+    assert isinstance(ceased, ReviewRecorded)
+    assert (ceased.appeal_by, ceased.next_review_due_on) == (date(2026, 10, 20), None)
+    again = review(meeting_on=date(2026, 8, 25), decided_on=date(2026, 8, 26))
+    DeciderSpec(PLAN).given(issued, ceased).when(again, now=NOW).then_raises(StepOutOfOrder)
+
+
+def test_a_review_before_the_plan_or_decided_before_its_meeting_is_refused() -> None:
+    early = review(meeting_on=date(2026, 6, 1), decided_on=date(2026, 5, 1))
+    error = DeciderSpec(PLAN).given(issued).when(early, now=NOW).then_raises(RulesBroken)
+    assert isinstance(error, RulesBroken)
+    assert [b.field for b in error.broken] == ["meeting_on", "decided_on"]

@@ -110,6 +110,10 @@ async def project_plan(
             next_review_due_on=plan.next_review_due_on,
             amended_on=plan.amended_on,
             amendments=plan.amendments,
+            last_reviewed_on=plan.last_reviewed_on,
+            reviews=plan.reviews,
+            ceasing=plan.ceasing,
+            appeal_by=plan.appeal_by,
             version=plan.version,
         )
     )

@@ -90,6 +90,10 @@ class PlanRow(Base):
     next_review_due_on: Mapped[date]
     amended_on: Mapped[date | None]
     amendments: Mapped[int]
+    last_reviewed_on: Mapped[date | None]
+    reviews: Mapped[int]
+    ceasing: Mapped[bool]
+    appeal_by: Mapped[date | None]
     version: Mapped[int]
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from oneplan_events.vocabulary import PlanSection
 from oneplan_plans.domain.clock import ExceptionKind
-from oneplan_plans.events import AdviceType, Requester, Setting
+from oneplan_plans.events import AdviceType, Requester, ReviewOutcome, Setting
 
 __all__ = [
     "AmendPlan",
@@ -28,6 +28,7 @@ __all__ = [
     "RecordComments",
     "RecordException",
     "RecordMediationCertificate",
+    "RecordReview",
     "RequestAdvice",
     "RequestAssessment",
     "ReuseAdvice",
@@ -198,5 +199,19 @@ class AmendPlan:
     notice_on: date | None = None
 
 
-PlanCommand = IssuePlan | AmendPlan
+@dataclass(frozen=True)
+class RecordReview:
+    """Record a review meeting and the authority's decision after it."""
+
+    meeting_on: date
+    decided_on: date
+    outcome: ReviewOutcome
+    preparing_for_adulthood: bool
+    recorded_by: str
+    next_review_due_on: date  # computed by the caller from the child's age
+    reasons: str | None = None
+    school_year: int | None = None
+
+
+PlanCommand = IssuePlan | AmendPlan | RecordReview
 """Every command of a plan."""

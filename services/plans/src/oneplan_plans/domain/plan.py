@@ -16,9 +16,17 @@ from uuid import UUID
 from oneplan_events.catalogue import Event
 from oneplan_events.clock import local_date
 from oneplan_events.vocabulary import PlanSection
-from oneplan_plans.domain.commands import AmendPlan, IssuePlan, PlanCommand
-from oneplan_plans.domain.errors import AlreadyRecorded, Broken, NotRecorded, RulesBroken
-from oneplan_plans.events import PlanAmended, PlanIssued, Setting
+from oneplan_plans.domain.assessment import PFA_FROM_YEAR
+from oneplan_plans.domain.clock import appeal_deadline, review_decision_due
+from oneplan_plans.domain.commands import AmendPlan, IssuePlan, PlanCommand, RecordReview
+from oneplan_plans.domain.errors import (
+    AlreadyRecorded,
+    Broken,
+    NotRecorded,
+    RulesBroken,
+    StepOutOfOrder,
+)
+from oneplan_plans.events import PlanAmended, PlanIssued, ReviewOutcome, ReviewRecorded, Setting
 
 __all__ = ["PLAN", "Plan", "PlanDecider"]
 
@@ -37,6 +45,10 @@ class Plan:
     version: int
     amended_on: date | None = None
     amendments: int = 0
+    last_reviewed_on: date | None = None
+    reviews: int = 0
+    ceasing: bool = False
+    appeal_by: date | None = None
 
 
 def decide(state: Plan | None, command: PlanCommand, now: datetime) -> Sequence[Event]:
@@ -59,6 +71,8 @@ def decide(state: Plan | None, command: PlanCommand, now: datetime) -> Sequence[
             ]
         case AmendPlan():
             return _amend(state, command, today)
+        case RecordReview():
+            return _review(state, command, today)
         case _:
             assert_never(command)
 
@@ -96,6 +110,57 @@ def _amend(state: Plan | None, c: AmendPlan, today: date) -> list[Event]:
     ]
 
 
+def _review(state: Plan | None, c: RecordReview, today: date) -> list[Event]:
+    if state is None:
+        raise NotRecorded("no such plan")
+    if state.ceasing:
+        raise StepOutOfOrder(
+            f"the authority decided to cease plan {state.plan_id}: no more reviews"
+        )
+    broken: list[Broken] = []
+    last = state.last_reviewed_on or state.issued_on
+    if c.meeting_on < last:
+        broken.append(
+            Broken("meeting_on", f"is before the last review or issue ({last.isoformat()})")
+        )
+    if c.meeting_on > today:
+        broken.append(Broken("meeting_on", f"is in the future (today is {today.isoformat()})"))
+    if c.decided_on < c.meeting_on:
+        broken.append(Broken("decided_on", "is before the review meeting"))
+    if c.decided_on > today:
+        broken.append(Broken("decided_on", f"is in the future (today is {today.isoformat()})"))
+    if (
+        c.school_year is not None
+        and c.school_year >= PFA_FROM_YEAR
+        and not c.preparing_for_adulthood
+    ):
+        broken.append(
+            Broken(
+                "preparing_for_adulthood",
+                f"from Year {PFA_FROM_YEAR} every review "
+                f"covers preparing for adulthood (the child is in Year {c.school_year})",
+            )
+        )
+    if broken:
+        raise RulesBroken(broken)
+    ceasing = c.outcome is ReviewOutcome.CEASE
+    return [
+        ReviewRecorded(
+            plan_id=state.plan_id,
+            child_id=state.child_id,
+            meeting_on=c.meeting_on,
+            decided_on=c.decided_on,
+            decision_due_on=review_decision_due(c.meeting_on)[0],
+            outcome=c.outcome,
+            reasons=c.reasons,
+            preparing_for_adulthood=c.preparing_for_adulthood,
+            next_review_due_on=None if ceasing else c.next_review_due_on,
+            appeal_by=appeal_deadline(c.decided_on)[0] if ceasing else None,
+            recorded_by=c.recorded_by,
+        )
+    ]
+
+
 def evolve(state: Plan | None, event: Event) -> Plan | None:
     """The plan after `event`."""
     match event:
@@ -117,6 +182,16 @@ def evolve(state: Plan | None, event: Event) -> Plan | None:
                 start_date=event.start_date or state.start_date,
                 amended_on=event.amended_on,
                 amendments=state.amendments + 1,
+                version=state.version + 1,
+            )
+        case ReviewRecorded() if state is not None:
+            return replace(
+                state,
+                last_reviewed_on=event.meeting_on,
+                reviews=state.reviews + 1,
+                next_review_due_on=event.next_review_due_on or state.next_review_due_on,
+                ceasing=event.outcome is ReviewOutcome.CEASE,
+                appeal_by=event.appeal_by,
                 version=state.version + 1,
             )
     raise ValueError(f"{type(event).__name__} is not an event of this plan")

@@ -24,6 +24,7 @@ __all__ = [
     "FINAL_PLAN",
     "MEDIATION",
     "NOT_TO_ISSUE",
+    "REVIEW",
 ]
 
 _SETTING: Final = {"name": "Example Primary School", "urn": "100001", "type": "mainstream"}
@@ -140,5 +141,15 @@ AMENDMENT: Final = _complete(
         },
         "start_date": "2026-09-01",
         "notice_on": "2026-07-30",
+    },
+)
+REVIEW: Final = _complete(
+    "An annual review: the plan is amended",
+    {
+        "meeting_on": "2026-08-25",
+        "decided_on": "2026-08-28",
+        "outcome": "amend",
+        "preparing_for_adulthood": True,
+        "reasons": "She is ready for more independence at lunchtimes.",
     },
 )

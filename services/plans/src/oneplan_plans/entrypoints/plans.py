@@ -17,7 +17,13 @@ from oneplan_plans.domain.commands import AmendPlan
 from oneplan_plans.domain.settings_directory import SettingsDirectory
 from oneplan_plans.entrypoints import examples
 from oneplan_plans.entrypoints.common import OptionalIfMatch
-from oneplan_plans.entrypoints.schemas import AmendmentIn, DirectoryEntryOut, FinalPlanIn, PlanOut
+from oneplan_plans.entrypoints.schemas import (
+    AmendmentIn,
+    DirectoryEntryOut,
+    FinalPlanIn,
+    PlanOut,
+    ReviewIn,
+)
 from oneplan_plans.events import SettingType
 from oneplan_plans.service_layer import handlers
 
@@ -103,6 +109,43 @@ async def amend_plan(
     outcome = await handlers.amend_plan(cmd.uow, plan_id, command, version)
     assert outcome.state is not None
     return await cmd.respond(PlanOut.of(outcome.state), version=outcome.version)
+
+
+@router.post(
+    "/plans/{plan_id}/reviews",
+    status_code=201,
+    summary="Record a review and the decision after it",
+    response_model=PlanOut,
+)
+async def record_review(
+    plan_id: UUID,
+    body: Annotated[ReviewIn, Body(openapi_examples=examples.REVIEW)],
+    caller: SendManager,
+    version: OptionalIfMatch,
+    cmd: CommandDep,
+) -> Response:
+    """Maintain, amend or cease. The next review is due 12 months after the meeting (6 under
+    age 5); from Year 9 the review must cover preparing for adulthood; a decision to cease
+    carries the appeal deadline (the plan stays in force while an appeal runs), and a plan to
+    be ceased takes no more reviews."""
+    outcome = await handlers.record_review(
+        cmd.uow,
+        plan_id,
+        meeting_on=body.meeting_on,
+        decided_on=body.decided_on,
+        outcome=body.outcome,
+        preparing_for_adulthood=body.preparing_for_adulthood,
+        reasons=body.reasons,
+        recorded_by=caller.sub,
+        expected_version=version,
+    )
+    assert outcome.state is not None
+    return await cmd.respond(
+        PlanOut.of(outcome.state),
+        status_code=201,
+        version=outcome.version,
+        location=f"/v1/plans/{plan_id}",
+    )
 
 
 @router.get("/plans/{plan_id}", summary="A final EHC plan", response_model=PlanOut)

@@ -21,7 +21,14 @@ from oneplan_plans.domain.clock import (
 )
 from oneplan_plans.domain.plan import Plan
 from oneplan_plans.domain.settings_directory import DirectoryEntry
-from oneplan_plans.events import AdviceType, Requester, Setting, SettingType, Urn
+from oneplan_plans.events import (
+    AdviceType,
+    Requester,
+    ReviewOutcome,
+    Setting,
+    SettingType,
+    Urn,
+)
 
 __all__ = [
     "AdviceOut",
@@ -46,6 +53,7 @@ __all__ = [
     "NotToIssueIn",
     "PlacementIn",
     "PlanOut",
+    "ReviewIn",
     "Withheld",
     "WorklistItem",
     "WorklistOut",
@@ -170,6 +178,18 @@ class FinalPlanIn(_In):
     setting: PlacementIn
     start_date: BoundedDate | None = None
     sections: dict[PlanSection, LongText] | None = None
+
+
+class ReviewIn(_In):
+    """A review meeting and the authority's decision after it (within 4 weeks)."""
+
+    meeting_on: NotFutureDate
+    decided_on: NotFutureDate
+    outcome: ReviewOutcome
+    preparing_for_adulthood: bool = Field(
+        description="The review covered preparing for adulthood (required from Year 9)."
+    )
+    reasons: LongText | None = None
 
 
 class AmendmentIn(_In):
@@ -361,6 +381,10 @@ class PlanOut(BaseModel):
     next_review_due_on: date
     amended_on: date | None
     amendments: int
+    last_reviewed_on: date | None
+    reviews: int
+    ceasing: bool = Field(description="The authority decided to cease it (in force until then).")
+    appeal_by: date | None
     version: int
 
     @classmethod
@@ -382,6 +406,10 @@ class PlanOut(BaseModel):
             next_review_due_on=plan.next_review_due_on,
             amended_on=plan.amended_on,
             amendments=plan.amendments,
+            last_reviewed_on=plan.last_reviewed_on,
+            reviews=plan.reviews,
+            ceasing=plan.ceasing,
+            appeal_by=plan.appeal_by,
             version=plan.version,
         )
 

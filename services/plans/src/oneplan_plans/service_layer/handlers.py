@@ -25,17 +25,19 @@ from oneplan_plans.domain.commands import (
     IssueDraft,
     IssuePlan,
     ReceiveAdvice,
+    RecordReview,
     RequestAdvice,
 )
 from oneplan_plans.domain.errors import NotRecorded, StepOutOfOrder
 from oneplan_plans.domain.plan import Plan
-from oneplan_plans.events import AdviceType, Setting
+from oneplan_plans.events import AdviceType, ReviewOutcome, Setting
 
 __all__ = [
     "amend_plan",
     "issue_draft",
     "issue_final_plan",
     "receive_advice_from_agency",
+    "record_review",
     "request_advice",
     "section_a_from_story",
 ]
@@ -168,6 +170,39 @@ async def amend_plan(
     uow: UnitOfWork, plan_id: UUID, command: AmendPlan, expected_version: int | None
 ) -> Outcome[Plan | None]:
     """Amend a final plan (`plan.amended`)."""
+    return await uow.execute(PLANS, plan_id, command, expected_version=expected_version)
+
+
+async def record_review(
+    uow: UnitOfWork,
+    plan_id: UUID,
+    *,
+    meeting_on: date,
+    decided_on: date,
+    outcome: ReviewOutcome,
+    preparing_for_adulthood: bool,
+    reasons: str | None,
+    recorded_by: str,
+    expected_version: int | None,
+) -> Outcome[Plan | None]:
+    """Record a review; the next one is due 12 months on (6 under age 5), and from Year 9 it
+    must cover preparing for adulthood (the age facts from children events)."""
+    plan, _ = await uow.load(PLANS, plan_id)
+    if plan is None:
+        raise NotRecorded(f"no plan {plan_id}")
+    facts = await repository.child_facts(uow.session, plan.child_id)
+    born = facts.date_of_birth if facts else None
+    next_due, _ = next_review_due(meeting_on, born)
+    command = RecordReview(
+        meeting_on,
+        decided_on,
+        outcome,
+        preparing_for_adulthood,
+        recorded_by,
+        next_due,
+        reasons,
+        school_year(born, meeting_on) if born else None,
+    )
     return await uow.execute(PLANS, plan_id, command, expected_version=expected_version)
 
 

@@ -74,6 +74,10 @@ def upgrade() -> None:
         sa.Column("next_review_due_on", sa.Date(), nullable=False),
         sa.Column("amended_on", sa.Date(), nullable=True),
         sa.Column("amendments", sa.Integer(), nullable=False),
+        sa.Column("last_reviewed_on", sa.Date(), nullable=True),
+        sa.Column("reviews", sa.Integer(), nullable=False),
+        sa.Column("ceasing", sa.Boolean(), nullable=False),
+        sa.Column("appeal_by", sa.Date(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("plan_id", name="pk_plans"),
     )
