@@ -13,7 +13,6 @@ children events (the child's age facts and story) and every service's
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, Literal
@@ -29,7 +28,6 @@ from oneplan_events.catalogue import (
     register_contribution_events,
     register_disclosure_event,
 )
-from oneplan_events.catalogue._base import GENERIC_FAMILIES
 from oneplan_events.types import AgencyName, BoundedDate, LongText, Name, ShortText
 from oneplan_events.vocabulary import PlanSection
 from oneplan_plans.domain.clock import ExceptionKind
@@ -501,11 +499,8 @@ def _register_advice_reader(catalogue: Catalogue, service: str) -> None:
 
 # An agency the plans service has never heard of can answer an advice request: its
 # `advice.submitted` decodes on first sight, as contributions and disclosures do.
-GENERIC_FAMILIES.append(
-    (
-        re.compile(r"^oneplan\.(?P<service>[a-z][a-z0-9_]*)\.advice\.submitted$"),
-        _register_advice_reader,
-    )
+CATALOGUE.reads_family(
+    r"^oneplan\.(?P<service>[a-z][a-z0-9_]*)\.advice\.submitted$", _register_advice_reader
 )
 for _known in ("referrals", "socialcare"):
     _register_advice_reader(CATALOGUE, _known)
