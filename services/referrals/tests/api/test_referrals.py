@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from ..conftest import OT, RISE, SALT, Service
+from ..referrals_testing import OT, RISE, SALT, Service
 
 
 async def test_a_referral_runs_from_received_to_discharged(service: Service) -> None:

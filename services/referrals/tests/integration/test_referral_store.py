@@ -24,7 +24,7 @@ from oneplan_referrals.domain.errors import InvalidInput, WrongState
 from oneplan_referrals.events import Urgency
 from oneplan_referrals.service_layer.handlers import on_referral, receive_referral
 
-from ..conftest import RISE
+from ..referrals_testing import RISE
 
 CALLER = Principal("clinician-1", "health", frozenset({"clinician"}))
 REASON = "Low mood and school refusal since January."
