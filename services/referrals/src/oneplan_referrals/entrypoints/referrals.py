@@ -195,8 +195,13 @@ async def _step(
     referral, version = await on_referral(
         cmd.uow, staff, referral_id, command, note=note, directory=directory, services=services
     )
+    # A booked appointment is part of its referral: the Location of what was created is it.
+    location = f"/v1/referrals/{referral_id}" if status_code == 201 else None
     return await cmd.respond(
-        _out(referral, cmd.today, directory), status_code=status_code, version=version
+        _out(referral, cmd.today, directory),
+        status_code=status_code,
+        version=version,
+        location=location,
     )
 
 
@@ -328,9 +333,11 @@ async def child_referrals(
     release = sharing.decide(reader, child_id, DATA_CLASS)
     if not release.permitted:
         withheld = [Withheld.model_validate(release.withheld())]
-        return await cmd.respond(ChildReferralsOut(items=[], withheld=withheld))
+        return await cmd.respond(ChildReferralsOut(items=[], withheld=withheld), version=0)
     rows = await repository.referrals_of_child(cmd.uow.session, child_id)
     if rows:
         await sharing.record(cmd.uow, reader, child_id, [release])
     items = [_out(repository.referral_from_state(r.state), cmd.today, directory) for r in rows]
-    return await cmd.respond(ChildReferralsOut(items=items, withheld=[]))
+    # The list's ETag: the sum of its referrals' versions changes whenever any of them does.
+    version = sum(row.version for row in rows)
+    return await cmd.respond(ChildReferralsOut(items=items, withheld=[]), version=version)
