@@ -160,7 +160,7 @@ async def test_the_worklist_query_pages_open_referrals_longest_waiting_first(
     async with work(sessions) as uow:
         first = await repository.open_referrals_by_received_on(uow.session, limit=2)
         rest = await repository.open_referrals_by_received_on(uow.session, limit=2, offset=2)
-        total = await repository.count_referrals(uow.session, open_only=True)
+        total = await repository.count_referrals(uow.session, waiting_only=True)
         received = [r.received_on for r in [*first, *rest]]
     assert received == [
         date(2025, 11, 3),

@@ -102,6 +102,10 @@ def referral_from_state(state: dict[str, Any]) -> Referral:
     )
 
 
+def _seen(referral: Referral) -> bool:
+    return any(a.status is AppointmentStatus.ATTENDED for a in referral.appointments)
+
+
 async def project_referral(
     session: AsyncSession, referral: Referral | None, recorded: Sequence[RecordedEvent]
 ) -> None:
@@ -115,6 +119,7 @@ async def project_referral(
             service_id=referral.service_id,
             status=referral.status.value,
             open=referral.status.open,
+            waiting=referral.status.open and not _seen(referral),
             received_on=referral.received_on,
             state=_state_json(referral),
             version=referral.version,
@@ -133,8 +138,9 @@ async def open_referrals_by_received_on(
     limit: int | None = None,
     offset: int = 0,
 ) -> Sequence[ReferralRow]:
-    """Open referrals, longest waiting first (the earliest received date; a tie by id)."""
-    query = select(ReferralRow).where(ReferralRow.open.is_(True))
+    """The waiting list: open referrals not yet seen, longest waiting first (the earliest
+    received date; a tie by id)."""
+    query = select(ReferralRow).where(ReferralRow.waiting.is_(True))
     if service_id is not None:
         query = query.where(ReferralRow.service_id == service_id)
     query = query.order_by(ReferralRow.received_on, ReferralRow.referral_id).offset(offset)
@@ -154,12 +160,12 @@ async def all_referrals(
 
 
 async def count_referrals(
-    session: AsyncSession, *, open_only: bool, service_id: UUID | None = None
+    session: AsyncSession, *, waiting_only: bool, service_id: UUID | None = None
 ) -> int:
-    """How many referrals (open ones only when asked)."""
+    """How many referrals (only the waiting list's when asked)."""
     query = select(func.count()).select_from(ReferralRow)
-    if open_only:
-        query = query.where(ReferralRow.open.is_(True))
+    if waiting_only:
+        query = query.where(ReferralRow.waiting.is_(True))
     if service_id is not None:
         query = query.where(ReferralRow.service_id == service_id)
     return int((await session.execute(query)).scalar_one())

@@ -44,13 +44,15 @@ class ReferralRow(Base):
     worklist computes each wait without reading the event store."""
 
     __tablename__ = "referrals"
-    __table_args__ = (Index("ix_referrals_open_received_on", "open", "received_on"),)
+    __table_args__ = (Index("ix_referrals_waiting_received_on", "waiting", "received_on"),)
 
     referral_id: Mapped[UUID] = mapped_column(primary_key=True)
     child_id: Mapped[UUID] = mapped_column(index=True)
     service_id: Mapped[UUID] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20))
     open: Mapped[bool]
+    waiting: Mapped[bool]
+    """Open and not yet seen: on the waiting list."""
     received_on: Mapped[date]
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int]

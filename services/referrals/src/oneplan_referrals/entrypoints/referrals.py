@@ -106,7 +106,10 @@ async def worklist(
     directory: DirectoryDep,
     uow: ReadDep,
     today: TodayDep,
-    status: Annotated[Literal["open"], Query(description="Open referrals only.")] = "open",
+    status: Annotated[
+        Literal["open"],
+        Query(description="Open referrals still waiting for a first appointment."),
+    ] = "open",
     order: Annotated[
         Literal["weeks_waiting"], Query(description="Longest waiting first.")
     ] = "weeks_waiting",
@@ -114,12 +117,12 @@ async def worklist(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ReferralsPage:
-    """Open referrals, longest waiting first, each with its wait and whether it is
-    flagged (breached, or will breach 18 weeks). Health staff only."""
+    """The waiting list: open referrals not yet seen, longest waiting first, each with its
+    wait and whether it is flagged (breached, or will breach 18 weeks). Health staff only."""
     rows = await repository.open_referrals_by_received_on(
         uow.session, service_id=service_id, limit=limit, offset=offset
     )
-    total = await repository.count_referrals(uow.session, open_only=True, service_id=service_id)
+    total = await repository.count_referrals(uow.session, waiting_only=True, service_id=service_id)
     items = [_out(repository.referral_from_state(row.state), today, directory) for row in rows]
     return ReferralsPage(total=total, items=items)
 

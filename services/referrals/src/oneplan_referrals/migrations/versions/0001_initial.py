@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("service_id", sa.Uuid(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("open", sa.Boolean(), nullable=False),
+        sa.Column("waiting", sa.Boolean(), nullable=False),
         sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -42,7 +43,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_referrals_child_id", "referrals", ["child_id"])
     op.create_index("ix_referrals_service_id", "referrals", ["service_id"])
-    op.create_index("ix_referrals_open_received_on", "referrals", ["open", "received_on"])
+    op.create_index("ix_referrals_waiting_received_on", "referrals", ["waiting", "received_on"])
     op.create_table(
         "clinical_notes",
         sa.Column("note_id", sa.Uuid(), nullable=False),
