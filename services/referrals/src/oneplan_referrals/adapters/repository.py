@@ -47,14 +47,19 @@ __all__ = [
     "referral_from_state",
     "referrals_of_child",
     "remember_child",
+    "seen",
     "set_question",
+    "state_json",
+    "waiting_list",
 ]
 
 
 # -- referrals --------------------------------------------------------------------------------
 
 
-def _state_json(referral: Referral) -> dict[str, Any]:
+def state_json(referral: Referral) -> dict[str, Any]:
+    """The referral's state as the row's JSON."""
+
     def plain(value: Any) -> Any:
         if isinstance(value, UUID | date):
             return str(value)
@@ -102,7 +107,8 @@ def referral_from_state(state: dict[str, Any]) -> Referral:
     )
 
 
-def _seen(referral: Referral) -> bool:
+def seen(referral: Referral) -> bool:
+    """Whether the child attended an appointment of the referral (off the waiting list)."""
     return any(a.status is AppointmentStatus.ATTENDED for a in referral.appointments)
 
 
@@ -119,9 +125,9 @@ async def project_referral(
             service_id=referral.service_id,
             status=referral.status.value,
             open=referral.status.open,
-            waiting=referral.status.open and not _seen(referral),
+            waiting=referral.status.open and not seen(referral),
             received_on=referral.received_on,
-            state=_state_json(referral),
+            state=state_json(referral),
             version=referral.version,
         )
     )
@@ -147,6 +153,18 @@ async def open_referrals_by_received_on(
     if limit is not None:
         query = query.limit(limit)
     return (await session.scalars(query)).all()
+
+
+async def waiting_list(
+    session: AsyncSession, *, service_id: UUID | None = None, limit: int, offset: int = 0
+) -> list[dict[str, Any]]:
+    """A page of the waiting list as the rows' JSON states (no ORM objects: the worklist's
+    hot path), longest waiting first."""
+    query = select(ReferralRow.state).where(ReferralRow.waiting.is_(True))
+    if service_id is not None:
+        query = query.where(ReferralRow.service_id == service_id)
+    query = query.order_by(ReferralRow.received_on, ReferralRow.referral_id)
+    return list((await session.execute(query.limit(limit).offset(offset))).scalars())
 
 
 async def all_referrals(

@@ -116,15 +116,17 @@ async def worklist(
     service_id: Annotated[UUID | None, Query(description="One service only.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> ReferralsPage:
+) -> Response:
     """The waiting list: open referrals not yet seen, longest waiting first, each with its
     wait and whether it is flagged (breached, or will breach 18 weeks). Health staff only."""
-    rows = await repository.open_referrals_by_received_on(
+    states = await repository.waiting_list(
         uow.session, service_id=service_id, limit=limit, offset=offset
     )
     total = await repository.count_referrals(uow.session, waiting_only=True, service_id=service_id)
-    items = [_out(repository.referral_from_state(row.state), today, directory) for row in rows]
-    return ReferralsPage(total=total, items=items)
+    items = [_out(repository.referral_from_state(state), today, directory) for state in states]
+    # Serialised once here: the page is built from validated models already.
+    body = ReferralsPage(total=total, items=items).model_dump_json()
+    return Response(body, media_type="application/json")
 
 
 @router.get(
