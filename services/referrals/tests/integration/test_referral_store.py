@@ -158,10 +158,10 @@ async def test_the_worklist_query_pages_open_referrals_longest_waiting_first(
             )
         await uow.commit()
     async with work(sessions) as uow:
-        first = await repository.open_referrals_by_received_on(uow.session, limit=2)
-        rest = await repository.open_referrals_by_received_on(uow.session, limit=2, offset=2)
+        first = await repository.waiting_list(uow.session, limit=2)
+        rest = await repository.waiting_list(uow.session, limit=2, offset=2)
         total = await repository.count_referrals(uow.session, waiting_only=True)
-        received = [r.received_on for r in [*first, *rest]]
+        received = [date.fromisoformat(r["received_on"]) for r in [*first, *rest]]
     assert received == [
         date(2025, 11, 3),
         date(2026, 1, 5),

@@ -43,7 +43,6 @@ __all__ = [
     "clinical_notes",
     "count_referrals",
     "earlier_advice",
-    "open_referrals_by_received_on",
     "referral_from_state",
     "referrals_of_child",
     "remember_child",
@@ -135,24 +134,6 @@ async def project_referral(
 
 REFERRALS: Aggregate[Referral | None, ReferralCommand] = Aggregate(REFERRAL, project_referral)
 """Referrals as the kit runs them: the decider and its projection."""
-
-
-async def open_referrals_by_received_on(
-    session: AsyncSession,
-    *,
-    service_id: UUID | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> Sequence[ReferralRow]:
-    """The waiting list: open referrals not yet seen, longest waiting first (the earliest
-    received date; a tie by id)."""
-    query = select(ReferralRow).where(ReferralRow.waiting.is_(True))
-    if service_id is not None:
-        query = query.where(ReferralRow.service_id == service_id)
-    query = query.order_by(ReferralRow.received_on, ReferralRow.referral_id).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return (await session.scalars(query)).all()
 
 
 async def waiting_list(
