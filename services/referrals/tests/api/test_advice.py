@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
+from oneplan_events.catalogue import Catalogue, ContributionSubmitted
 from oneplan_events.envelope import Envelope
 
 from ..referrals_testing import Service, wait_until
@@ -83,6 +84,11 @@ async def test_submitted_advice_is_published_as_health_contributions_and_advice_
     assert {needs.dataclass, provision.dataclass} == {"health"}
     g = needs if needs.data["section"] == "G" else provision
     assert "Agreed by the responsible commissioner: Sam Example" in g.data["content"]
+    # Any consumer decodes them with a catalogue of its own (the generic contribution family).
+    other = Catalogue("plans")
+    assert all(
+        isinstance(other.decode_envelope(e), ContributionSubmitted) for e in (needs, provision)
+    )
     [advice] = await _published(service, "oneplan.referrals.advice.submitted.>", 1)
     assert advice.causationid is None  # a command, not a reaction
     data = advice.data
