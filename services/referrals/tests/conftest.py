@@ -46,14 +46,12 @@ async def js(referrals_nats_url: str) -> AsyncIterator[JetStreamContext]:
     await nc.close()
 
 
-@pytest.fixture
-async def service(
-    database_url: str, referrals_nats_url: str, js: JetStreamContext, tmp_path: Path
+async def _running(
+    database_url: str, nats_url: str, tmp_path: Path, js: JetStreamContext
 ) -> AsyncIterator[Service]:
-    """The app on SQLite and on PostgreSQL, its clock at TODAY."""
     settings = ReferralsSettings(
         database_url=database_url,
-        nats_url=referrals_nats_url,
+        nats_url=nats_url,
         var_dir=tmp_path,
         consumer_pin_ttl=2.0,
         consumer_ack_wait=5.0,
@@ -64,3 +62,31 @@ async def service(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://referrals") as client:
             yield Service(app, client, settings, js, clock)
+
+
+@pytest.fixture
+async def service(
+    database_url: str, referrals_nats_url: str, js: JetStreamContext, tmp_path: Path
+) -> AsyncIterator[Service]:
+    """The app on SQLite and on PostgreSQL, its clock at TODAY."""
+    async for running in _running(database_url, referrals_nats_url, tmp_path, js):
+        yield running
+
+
+@pytest.fixture
+async def sqlite_service(
+    sqlite_url: str, referrals_nats_url: str, js: JetStreamContext, tmp_path: Path
+) -> AsyncIterator[Service]:
+    """The app on SQLite only (the hostile-input sweep, whose dialect differences the
+    storable-input test of libs/events covers)."""
+    async for running in _running(sqlite_url, referrals_nats_url, tmp_path, js):
+        yield running
+
+
+@pytest.fixture
+async def pg_service(
+    pg_database_url: str, referrals_nats_url: str, js: JetStreamContext, tmp_path: Path
+) -> AsyncIterator[Service]:
+    """The app on PostgreSQL only (the fuzzer)."""
+    async for running in _running(pg_database_url, referrals_nats_url, tmp_path, js):
+        yield running

@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from oneplan_kit.access import AgencyStaff
 from oneplan_kit.clock import TodayDep
 from oneplan_kit.commands import CommandDep, ReadDep
 from oneplan_referrals.adapters import repository
 from oneplan_referrals.domain.errors import NotFound
+from oneplan_referrals.entrypoints import examples
 from oneplan_referrals.entrypoints.directory import DirectoryDep
 from oneplan_referrals.entrypoints.schemas import (
     AdviceReuse,
@@ -81,7 +82,10 @@ async def read_task(
     response_model=AdviceTaskOut,
 )
 async def submit(
-    advice_request_id: UUID, body: AdviceSubmission, staff: AgencyStaff, cmd: CommandDep
+    advice_request_id: UUID,
+    body: Annotated[AdviceSubmission, Body(openapi_examples=examples.ADVICE_SUBMISSION)],
+    staff: AgencyStaff,
+    cmd: CommandDep,
 ) -> Response:
     """Publishes two contributions to the shared plan, both of data class `health`: section
     C (health needs) and section G (health provision, marked as agreed by the responsible
@@ -107,7 +111,10 @@ async def submit(
     response_model=AdviceTaskOut,
 )
 async def reuse(
-    advice_request_id: UUID, body: AdviceReuse, staff: AgencyStaff, cmd: CommandDep
+    advice_request_id: UUID,
+    body: Annotated[AdviceReuse, Body(openapi_examples=examples.ADVICE_REUSE)],
+    staff: AgencyStaff,
+    cmd: CommandDep,
 ) -> Response:
     """Regulation 6(4): when the authority, the advice's author and the family agree the
     earlier advice is sufficient, it is submitted again for this request (the same

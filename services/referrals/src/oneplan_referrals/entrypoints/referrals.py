@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from oneplan_kit.access import AgencyStaff, ChildReader, Practitioner
 from oneplan_kit.clock import TodayDep
@@ -33,6 +33,7 @@ from oneplan_referrals.domain.directory import Directory
 from oneplan_referrals.domain.errors import InvalidInput, NotFound
 from oneplan_referrals.domain.referral import Referral
 from oneplan_referrals.domain.waits import wait_of
+from oneplan_referrals.entrypoints import examples
 from oneplan_referrals.entrypoints.directory import DirectoryDep
 from oneplan_referrals.entrypoints.schemas import (
     AppointmentIn,
@@ -67,7 +68,10 @@ def _out(referral: Referral, today: date, directory: Directory) -> ReferralOut:
 
 @router.post("/referrals", status_code=201, summary="Make a referral", response_model=ReferralOut)
 async def make_referral(
-    body: NewReferral, caller: Practitioner, directory: DirectoryDep, cmd: CommandDep
+    body: Annotated[NewReferral, Body(openapi_examples=examples.NEW_REFERRAL)],
+    caller: Practitioner,
+    directory: DirectoryDep,
+    cmd: CommandDep,
 ) -> Response:
     """A practitioner refers a child the service knows to a service of the directory.
     The reason is clinical: it stays in this service (health staff read it), never in an
@@ -216,7 +220,11 @@ async def _step(
     response_model=ReferralOut,
 )
 async def triage(
-    referral_id: UUID, body: Triage, staff: AgencyStaff, directory: DirectoryDep, cmd: CommandDep
+    referral_id: UUID,
+    body: Annotated[Triage, Body(openapi_examples=examples.TRIAGE)],
+    staff: AgencyStaff,
+    directory: DirectoryDep,
+    cmd: CommandDep,
 ) -> Response:
     """Accept the referral, redirect it to another service (the wait keeps the original
     received date), or decline it naming the services the family is signposted to."""
@@ -245,7 +253,7 @@ async def triage(
 )
 async def book(
     referral_id: UUID,
-    body: AppointmentIn,
+    body: Annotated[AppointmentIn, Body(openapi_examples=examples.APPOINTMENT)],
     staff: AgencyStaff,
     directory: DirectoryDep,
     cmd: CommandDep,
@@ -295,7 +303,7 @@ async def did_not_attend(
 async def cancel(
     referral_id: UUID,
     appointment_id: UUID,
-    body: Cancellation,
+    body: Annotated[Cancellation, Body(openapi_examples=examples.CANCELLATION)],
     staff: AgencyStaff,
     directory: DirectoryDep,
     cmd: CommandDep,
@@ -311,7 +319,11 @@ async def cancel(
     response_model=ReferralOut,
 )
 async def discharge(
-    referral_id: UUID, body: Discharge, staff: AgencyStaff, directory: DirectoryDep, cmd: CommandDep
+    referral_id: UUID,
+    body: Annotated[Discharge, Body(openapi_examples=examples.DISCHARGE)],
+    staff: AgencyStaff,
+    directory: DirectoryDep,
+    cmd: CommandDep,
 ) -> Response:
     """Close an accepted referral with an outcome code (409 for one never accepted)."""
     note = ("discharge", body.note) if body.note else None
