@@ -1,9 +1,11 @@
 """The referrals service answers as its OpenAPI document says (schemathesis on PostgreSQL),
 and refuses hostile input at every string it documents (the sweep, on SQLite): one database
-each, to keep the service's suite within its minute; the rest of the suite runs on both. What the document cannot say is bound here: a health clinician's token, a child
-the service knows, services of the directory, referrals in the state each step needs (a fresh
-one per call), advice tasks the plans service's requests opened, and dates that make sense
-against the service's clock."""
+each, to keep the service's suite within its minute; the rest of the suite runs on both.
+
+What the document cannot say is bound here: a health clinician's token, a child the service
+knows, services of the directory, referrals in the state each step needs (a fresh one per
+call), advice tasks the plans service's requests opened, and dates that make sense against
+the service's clock."""
 
 from __future__ import annotations
 
