@@ -1,9 +1,9 @@
 """Transport under the generated least-privilege NATS configuration.
 
 `deploy/nats/nats-server.conf` runs beside users rendered by `oneplan_kit.deployment` from the
-installed services' definitions (transport's own user, as `./oneplan generate` writes it) and
-a stand-in for the plans service, which is not installed on this branch: a publisher of the
-PLANS stream, nothing else. Then:
+installed services' definitions (transport's own user, as `./oneplan generate` writes it, and
+the plans service's; where plans is not installed, a stand-in publisher of the PLANS stream).
+Then:
 
 - the transport service itself, connected as its own user, opens a case from a plan issued by
   the plans user, and the server refuses it nothing;
@@ -52,7 +52,11 @@ PLANS = ServiceDefinition(
     catalogue=Catalogue("plans"),
     uses_consent_replica=False,
 )
-DEFINITIONS = [*installed_services().values(), PLANS]
+# The real plans user when the plans service is installed (a second `plans` user would make
+# the server refuse its configuration), else the stand-in.
+DEFINITIONS = [*installed_services().values()]
+if "plans" not in installed_services():
+    DEFINITIONS.append(PLANS)
 PASSWORDS = {f"NATS_{d.name.upper()}_PASSWORD": f"pw-{d.name}/@:#" for d in DEFINITIONS}
 PASSWORDS["NATS_ADMIN_PASSWORD"] = "pw-admin"
 
