@@ -143,6 +143,32 @@ def test_a_generic_family_of_another_service_is_read_not_published() -> None:
     ]
 
 
+def test_a_family_of_its_own_is_read_by_that_catalogue_only() -> None:
+    plans = Catalogue("plans")
+
+    class AdviceSubmitted(ForeignEvent):
+        advice_request_id: uuid.UUID
+
+    def register(catalogue: Catalogue, service: str) -> None:
+        catalogue.add_generic_reader(
+            f"oneplan.{service}.advice.submitted", AdviceSubmitted, DataClass.HEALTH, "advice"
+        )
+
+    plans.reads_family(r"^oneplan\.(?P<service>[a-z_]+)\.advice\.submitted$", register)
+    request = uuid.uuid4()
+    event = plans.decode(
+        "oneplan.housing.advice.submitted", 1, {"advice_request_id": str(request), "x": 1}
+    )
+    assert isinstance(event, AdviceSubmitted)
+    assert event.advice_request_id == request
+    assert plans.info("oneplan.housing.advice.submitted").declared is False
+    # Another catalogue in the same process has not learnt the family.
+    with pytest.raises(UnknownEventType):
+        Catalogue("transport").info("oneplan.housing.advice.submitted")
+    with pytest.raises(ValueError, match="service"):
+        plans.reads_family(r"^oneplan\.[a-z]+\.advice\.submitted$", register)
+
+
 def test_unknown_type_and_extra_fields_are_refused() -> None:
     catalogue = three_version_catalogue()
     with pytest.raises(UnknownEventType, match=r"oneplan\.testing\.need\.forgotten"):

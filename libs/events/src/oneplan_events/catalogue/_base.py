@@ -158,6 +158,7 @@ class Catalogue:
         # Per type: its current version and its model's validator, found once (decode runs
         # for every event a consumer or a replay reads).
         self._validators: dict[str, tuple[int, Any]] = {}
+        self._families: list[tuple[re.Pattern[str], Callable[[Catalogue, str], object]]] = []
         # Imported here (not at module level) because shared imports this module.
         from oneplan_events.catalogue import shared  # noqa: F401 - fills GENERIC_FAMILIES
 
@@ -218,6 +219,19 @@ class Catalogue:
         read with the family's shared strict model."""
         self._add(EventType(event_type, model, data_class, 1, summary, published=False))
 
+    def reads_family(self, type_pattern: str, register: Callable[[Catalogue, str], object]) -> None:
+        """Read a family of other services' events that this service alone consumes, such as
+        every agency's ``oneplan.<service>.advice.submitted``: the first time a type matching
+        ``type_pattern`` (a regular expression with a ``service`` group) is met, ``register``
+        is called with this catalogue and the publishing service's name, and registers its
+        reader (e.g. with :meth:`add_generic_reader`). Unlike the generic families every
+        catalogue knows (contributions, disclosures), this one is this catalogue's own.
+        """
+        pattern = re.compile(type_pattern)
+        if "service" not in pattern.groupindex:
+            raise ValueError(f"{type_pattern!r} needs a named group 'service'")
+        self._families.append((pattern, register))
+
     def _add(self, entry: EventType) -> None:
         known = self._types.get(entry.name)
         if known is not None:
@@ -254,7 +268,7 @@ class Catalogue:
         known = self._types.get(event_type)
         if known is not None:
             return known
-        for pattern, register in GENERIC_FAMILIES:
+        for pattern, register in (*GENERIC_FAMILIES, *self._families):
             match = pattern.match(event_type)
             if match is not None:
                 before = set(self._types)

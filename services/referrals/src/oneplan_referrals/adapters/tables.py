@@ -1,0 +1,87 @@
+"""The read-model tables of the referrals service (beside the backbone's event store and
+outbox), and its one private table of clinical narrative.
+
+The read models are projections of the event streams, written in the same transaction as the
+events (`adapters/repository.py`). `clinical_notes` is the only place the clinical free text of
+a referral lives (the reason, triage and discharge notes): it is written in the command's
+transaction but never published, so it cannot leave the service on NATS.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, Date, Index, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from oneplan_kit.tables import HOUSE_TYPES, house_metadata
+
+__all__ = ["AdviceTaskRow", "Base", "ClinicalNoteRow", "KnownChildRow", "ReferralRow"]
+
+
+class Base(DeclarativeBase):
+    """The referrals service's tables, in the house style (oneplan_kit.tables)."""
+
+    metadata = house_metadata()
+    type_annotation_map = {**HOUSE_TYPES, date: Date()}
+
+
+class KnownChildRow(Base):
+    """A child the children service registered: referrals are for known children only."""
+
+    __tablename__ = "known_children"
+
+    child_id: Mapped[UUID] = mapped_column(primary_key=True)
+    date_of_birth: Mapped[date]
+
+
+class ReferralRow(Base):
+    """One row per referral: the worklist, the reports and the family view read it.
+
+    `state` is the referral's whole state (appointments included) as JSON, so a page of the
+    worklist computes each wait without reading the event store."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_waiting_received_on", "waiting", "received_on"),)
+
+    referral_id: Mapped[UUID] = mapped_column(primary_key=True)
+    child_id: Mapped[UUID] = mapped_column(index=True)
+    service_id: Mapped[UUID] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    open: Mapped[bool]
+    waiting: Mapped[bool]
+    """Open and not yet seen: on the waiting list."""
+    received_on: Mapped[date]
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int]
+
+
+class ClinicalNoteRow(Base):
+    """Clinical narrative about a referral (never published)."""
+
+    __tablename__ = "clinical_notes"
+
+    note_id: Mapped[UUID] = mapped_column(primary_key=True)
+    referral_id: Mapped[UUID] = mapped_column(index=True)
+    child_id: Mapped[UUID]
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str] = mapped_column(String(255))
+    written_at: Mapped[datetime]
+
+
+class AdviceTaskRow(Base):
+    """One row per health advice task: the clinicians' list and the child's advice."""
+
+    __tablename__ = "advice_tasks"
+
+    advice_request_id: Mapped[UUID] = mapped_column(primary_key=True)
+    assessment_id: Mapped[UUID]
+    child_id: Mapped[UUID] = mapped_column(index=True)
+    requested_on: Mapped[date]
+    due_on: Mapped[date]
+    submitted_on: Mapped[date | None]
+    question: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int]

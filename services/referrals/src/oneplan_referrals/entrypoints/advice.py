@@ -1,0 +1,132 @@
+"""Health advice for EHC needs assessments: the tasks the plans service's requests opened,
+their submission (contributions to sections C and G, then advice.submitted), and the reuse
+of earlier advice. Health staff only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, Response
+
+from oneplan_kit.access import AgencyStaff
+from oneplan_kit.clock import TodayDep
+from oneplan_kit.commands import CommandDep, ReadDep
+from oneplan_referrals.adapters import repository
+from oneplan_referrals.domain.errors import NotFound
+from oneplan_referrals.entrypoints import examples
+from oneplan_referrals.entrypoints.directory import DirectoryDep
+from oneplan_referrals.entrypoints.schemas import (
+    AdviceReuse,
+    AdviceSubmission,
+    AdviceTaskDetail,
+    AdviceTaskOut,
+    AdviceTasksOut,
+    ReferralOut,
+)
+from oneplan_referrals.service_layer.handlers import reuse_advice, submit_advice
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["health advice"])
+
+
+@router.get("/advice-tasks", summary="Health advice tasks", response_model=AdviceTasksOut)
+async def list_tasks(
+    staff: AgencyStaff,
+    uow: ReadDep,
+    today: TodayDep,
+    status: Annotated[
+        Literal["open", "all"], Query(description="Open ones only, or all.")
+    ] = "open",
+) -> AdviceTasksOut:
+    """Tasks opened by the EHC assessments' requests, soonest due first."""
+    rows = await repository.advice_tasks(uow.session, open_only=status == "open")
+    return AdviceTasksOut(items=[AdviceTaskOut.of(row, today) for row in rows])
+
+
+@router.get(
+    "/advice-tasks/{advice_request_id}",
+    summary="One task, with the child's referrals and earlier advice to reuse",
+    response_model=AdviceTaskDetail,
+)
+async def read_task(
+    advice_request_id: UUID,
+    staff: AgencyStaff,
+    directory: DirectoryDep,
+    uow: ReadDep,
+    today: TodayDep,
+) -> AdviceTaskDetail:
+    """What the clinician needs: the authority's question, the child's referrals here (the
+    existing health picture) and the child's earlier health advice, offered for reuse."""
+    row = await repository.advice_task_row(uow.session, advice_request_id)
+    if row is None:
+        raise NotFound(f"no health advice task {advice_request_id}")
+    referrals = []
+    for referral_row in await repository.referrals_of_child(uow.session, row.child_id):
+        referral = repository.referral_from_state(referral_row.state)
+        entry = directory.get(referral.service_id)
+        referrals.append(ReferralOut.of(referral, today, entry.name if entry else None))
+    earlier = await repository.earlier_advice(uow.session, row.child_id, advice_request_id)
+    return AdviceTaskDetail(
+        **AdviceTaskOut.of(row, today).model_dump(),
+        question=row.question,
+        referrals=referrals,
+        reusable=[AdviceTaskOut.of(e, today) for e in earlier],
+    )
+
+
+@router.post(
+    "/advice-tasks/{advice_request_id}/submission",
+    summary="Submit the health advice",
+    response_model=AdviceTaskOut,
+)
+async def submit(
+    advice_request_id: UUID,
+    body: Annotated[AdviceSubmission, Body(openapi_examples=examples.ADVICE_SUBMISSION)],
+    staff: AgencyStaff,
+    cmd: CommandDep,
+) -> Response:
+    """Publishes two contributions to the shared plan, both of data class `health`: section
+    C (health needs) and section G (health provision, marked as agreed by the responsible
+    commissioner), then `oneplan.referrals.advice.submitted`. 404 when the assessment asked
+    health for no such advice; 409 when it was submitted already."""
+    task, version = await submit_advice(
+        cmd.uow,
+        staff,
+        advice_request_id,
+        author=body.author,
+        health_needs=body.health_needs,
+        health_provision=body.health_provision,
+        outcomes=tuple(body.outcomes),
+        commissioner=body.commissioner,
+        submitted_on=body.submitted_on or cmd.today,
+    )
+    return await cmd.respond(AdviceTaskOut.of(task, cmd.today), version=version)
+
+
+@router.post(
+    "/advice-tasks/{advice_request_id}/reuse",
+    summary="Answer with the child's earlier health advice",
+    response_model=AdviceTaskOut,
+)
+async def reuse(
+    advice_request_id: UUID,
+    body: Annotated[AdviceReuse, Body(openapi_examples=examples.ADVICE_REUSE)],
+    staff: AgencyStaff,
+    cmd: CommandDep,
+) -> Response:
+    """Regulation 6(4): when the authority, the advice's author and the family agree the
+    earlier advice is sufficient, it is submitted again for this request (the same
+    contributions' content, `reused_from` naming the earlier request); the commissioner
+    agrees the provision again."""
+    task, version = await reuse_advice(
+        cmd.uow,
+        staff,
+        advice_request_id,
+        earlier_id=body.earlier_advice_request_id,
+        author=body.author,
+        commissioner=body.commissioner,
+        submitted_on=body.submitted_on or cmd.today,
+    )
+    return await cmd.respond(AdviceTaskOut.of(task, cmd.today), version=version)
