@@ -1,5 +1,6 @@
 """Consent decisions: embedded (SharingState, ConsentReplica) per second on one core, and
-`POST /v1/decisions` latency at a steady request rate.
+HTTP latency at a steady request rate: ``POST /v1/decisions``, a children command
+(``POST /v1/children``) and a bare FastAPI endpoint, in the same run.
 
 The requests are the realistic mix: every one crosses an agency boundary (owner != recipient;
 a request about an agency's own data is answered without any lookup, so it is never drawn),
@@ -10,21 +11,33 @@ about children nobody consented for, which gives a mix of permits (by consent, o
 duty) and denials; the shares are printed.
 
 1. Embedded: CHILDREN synthetic children (1-3 consents each, some overrides and duties) are
-   published to a CONSENT stream on a private nats-server; a ConsentReplica catches up
-   (catch-up time reported). Each contender then answers the same DECISIONS requests, in the
-   same order, in one thread, ROUNDS times (contenders take turns, their order rotating each
-   round); a rate is that count over the ``time.perf_counter`` time of the plain loop that asks
-   them. Contenders: ``SharingState.decide``, ``ConsentReplica.decide``, and the baseline, a
-   plain ``dict`` lookup of the same requests' precomputed answers (the floor of any Python
-   decision). Target: >= 200,000 decisions/s (the services ask ConsentReplica.decide).
-2. HTTP: the consent service (uvicorn subprocess, PostgreSQL, the same NATS) answers single
-   decisions of the same mix sent open-loop at RATE requests/s for SECONDS seconds, each by a
-   practitioner of the recipient agency; latency is measured from each request's scheduled
-   send time to its response read (no coordinated omission). Target: p99 < 10 ms.
+   published to the CONSENT stream as the consent service's relay would; a ConsentReplica
+   catches up (catch-up time reported). Each contender then answers the same DECISIONS
+   requests, in the same order, in one thread, ROUNDS times (contenders take turns, their order
+   rotating each round); a rate is that count over the ``time.perf_counter`` time of the plain
+   loop that asks them. Contenders: ``SharingState.decide``, ``ConsentReplica.decide``, and the
+   baseline, a plain ``dict`` lookup of the same requests' precomputed answers (the floor of
+   any Python decision). Target: >= 200,000 decisions/s (the services ask
+   ConsentReplica.decide).
+2. HTTP: three contenders, each in its own uvicorn process (its own core), each sent the same
+   number of requests open loop at RATE requests/s for SECONDS seconds per round, HTTP_ROUNDS
+   rounds taking turns; latency runs from each request's scheduled send time to its response
+   read (no coordinated omission), percentiles by nearest rank, medians over the rounds:
+   - ``bare FastAPI endpoint (baseline)``: bench/_bare_app.py, a POST that validates the same
+     bodies into a pydantic model and answers a constant (no token, database or replica);
+   - ``consent service POST /v1/decisions``: the consent service on PostgreSQL, the mix above,
+     each asked by a practitioner of the recipient agency (token checked, replica decides);
+   - ``children service POST /v1/children``: the children service on PostgreSQL (with a
+     nats-server of its own), a SEND caseworker registering a new child per request (the
+     decider command: read models checked, event and outbox row appended, projection written,
+     one commit; the relay publishes meanwhile).
+   Targets: decisions p99 < 10 ms; the children command's p99 is printed beside the bare
+   endpoint's.
 
     uv run python bench/bench_decisions.py
-    # BENCH_PG_URL, BENCH_CHILDREN (20000), BENCH_DECISIONS (500000), BENCH_ROUNDS (5),
-    # BENCH_RATE (500), BENCH_SECONDS (20)
+    # BENCH_DATABASE_URL (the server the services' throwaway databases are made on),
+    # BENCH_NATS_URL, BENCH_CHILDREN (20000), BENCH_DECISIONS (500000), BENCH_ROUNDS (5),
+    # BENCH_RATE (500), BENCH_SECONDS (10), BENCH_HTTP_ROUNDS (3); BENCH_QUICK=1: tiny sizes
 
 Everything listens on 127.0.0.1; every loop is bounded; all data is synthetic.
 """
@@ -33,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -44,7 +58,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -57,32 +71,35 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import percentile
+from _common import QUICK, bench_nats, database_url, percentile, setting
 
 from oneplan_consent.config import ConsentSettings
-from oneplan_events.catalogue import CATALOGUE, DataClass, Event
-from oneplan_events.catalogue.consent import (
+from oneplan_consent.events import (
+    CATALOGUE,
     CaptureMethod,
     ConsentCapacity,
     ConsentGiven,
     ConsentGiver,
     LawfulBasis,
     OverrideRecorded,
-    Purpose,
     StatutoryDutyRecorded,
 )
-from oneplan_events.streams import ensure_stream, stream_for
+from oneplan_events.catalogue import Event
+from oneplan_events.streams import ensure_stream, service_stream
+from oneplan_events.vocabulary import DataClass, Purpose
 from oneplan_kit import issue_dev_token
 from oneplan_sharing import ConsentReplica, Decision, DecisionRequest, SharingState
 from oneplan_testkit import NatsProcess
 from oneplan_testkit.ports import free_port, wait_for_port
 
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-CHILDREN = int(os.environ.get("BENCH_CHILDREN", "20000"))
-DECISIONS = int(os.environ.get("BENCH_DECISIONS", "500000"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-RATE = int(os.environ.get("BENCH_RATE", "500"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+# The PostgreSQL server the services' fresh databases are made on (and dropped afterwards).
+PG_URL = database_url("postgres")
+CHILDREN = setting("BENCH_CHILDREN", 20000, 500)
+DECISIONS = setting("BENCH_DECISIONS", 500000, 5000)
+ROUNDS = setting("BENCH_ROUNDS", 5, 1)
+RATE = setting("BENCH_RATE", 500, 100)
+SECONDS = setting("BENCH_SECONDS", 10, 1)
+HTTP_ROUNDS = setting("BENCH_HTTP_ROUNDS", 3, 1)
 
 # Who records which data class: the children and plans services record identity, the story
 # and education as the SEND team; health, social care and transport keep their own records.
@@ -226,14 +243,30 @@ def token(var_dir: Path, agency: str, roles: Sequence[str], children: Sequence[A
     return issue_dev_token(settings, agency, roles, children)
 
 
+def stream_id_of(event: Event) -> str:
+    """The record an event of the consent service belongs to (each its own record here)."""
+    if isinstance(event, ConsentGiven):
+        return f"consent/{event.consent_id}"
+    if isinstance(event, OverrideRecorded):
+        return f"override/{event.override_id}"
+    assert isinstance(event, StatutoryDutyRecorded)
+    return f"duty/{event.duty_id}"
+
+
 async def publish_all(js: JetStreamContext, events: Sequence[Event]) -> None:
-    """Publish events to their subjects, pipelined, and wait for every ack."""
+    """Publish events as the consent service's relay would (each the first version of its
+    record, on its type and record key), pipelined; wait for every ack."""
     for start in range(0, len(events), 2000):
         acks = []
         for event in events[start : start + 2000]:
-            envelope = CATALOGUE.envelope_for(event, source="/oneplan/consent", subject="bench")
+            envelope = dataclasses.replace(
+                CATALOGUE.envelope_for(
+                    event, source="/oneplan/consent", subject=stream_id_of(event)
+                ),
+                streamversion=1,
+            )
             headers, body = envelope.to_nats()
-            acks.append(await js.publish_async(envelope.type, body, headers=headers))
+            acks.append(await js.publish_async(envelope.nats_subject, body, headers=headers))
         await asyncio.gather(*acks)
 
 
@@ -366,7 +399,7 @@ async def embedded(js: JetStreamContext) -> None:
     children = [uuid4() for _ in range(CHILDREN)]
     events = synthetic_events(rng, children)
     requests = synthetic_requests(rng, children, events, DECISIONS)
-    await ensure_stream(js, stream_for("consent"))
+    await ensure_stream(js, service_stream("consent"))
     await publish_all(js, events)
 
     started = time.perf_counter()
@@ -426,50 +459,185 @@ async def embedded(js: JetStreamContext) -> None:
 # -- 2. HTTP -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request of an open-loop schedule: path, JSON body, header lines."""
+
+    path: str
+    body: bytes
+    headers: str
+
+
+def decision_calls(requests: Sequence[DecisionRequest], auth: dict[str, str]) -> list[Call]:
+    """Each request as its recipient agency's practitioner asks it."""
+    return [
+        Call(
+            "/v1/decisions",
+            json.dumps(
+                {
+                    "child_id": str(request.child_id),
+                    "owner_agency": request.owner_agency,
+                    "recipient_agency": request.recipient_agency,
+                    "data_class": request.data_class.value,
+                    "purpose": request.purpose.value,
+                }
+            ).encode(),
+            auth[request.recipient_agency],
+        )
+        for request in requests
+    ]
+
+
+def bare_calls(decisions: Sequence[Call]) -> list[Call]:
+    """The same bodies to the bare endpoint (no token: it checks none)."""
+    return [Call("/v1/bare", call.body, "") for call in decisions]
+
+
+def registration_calls(n: int, auth: str, offset: int) -> list[Call]:
+    """``n`` new children registered by a SEND caseworker (each a new record: a command that
+    appends an event with its outbox row and writes the read models)."""
+    born = date(date.today().year - 9, 1, 1)
+    return [
+        Call(
+            "/v1/children",
+            json.dumps(
+                {
+                    "given_name": "Bench",
+                    "family_name": f"Child{offset + i}",
+                    "date_of_birth": (born + timedelta(days=(offset + i) % 3000)).isoformat(),
+                }
+            ).encode(),
+            auth,
+        )
+        for i in range(n)
+    ]
+
+
+@dataclass(frozen=True)
+class HttpFigures:
+    """One contender's round: latencies (s) from each request's scheduled send."""
+
+    latencies: list[float]
+    errors: int
+    cpu_per_request: float
+
+    def at(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+
+async def measure_http(service: Service, calls: list[Call], warm_up: list[Call]) -> HttpFigures:
+    client = RawClient("127.0.0.1", int(service.url.rsplit(":", 1)[1]))
+    await client.open()
+    try:
+        await open_loop(client, warm_up)  # not reported
+        cpu_before = service.cpu_seconds()
+        latencies, errors = await open_loop(client, calls)
+        cpu = (service.cpu_seconds() - cpu_before) / len(calls)
+    finally:
+        await client.close()
+    return HttpFigures(latencies, errors, cpu)
+
+
+BARE = "bare FastAPI endpoint (baseline)"
+DECISIONS_HTTP = "consent service POST /v1/decisions"
+CHILDREN_HTTP = "children service POST /v1/children"
+
+
 async def http(nats_url: str, js: JetStreamContext) -> None:
+    """Every contender the same number of requests at the same rate, open loop, rounds
+    alternating; each service in its own process on PostgreSQL. The children service has a
+    nats-server of its own, so the consent service never consumes its registrations while
+    the others are measured."""
     rng = random.Random(11)
     children = [uuid4() for _ in range(2000)]
     events = synthetic_events(rng, children)
     await publish_all(js, events)
-    requests = synthetic_requests(rng, children, events, RATE * SECONDS)
-    with tempfile.TemporaryDirectory() as tmp:
+    count = RATE * SECONDS
+    requests = synthetic_requests(rng, children, events, count + RATE)
+    results: dict[str, list[HttpFigures]] = {BARE: [], DECISIONS_HTTP: [], CHILDREN_HTTP: []}
+    with tempfile.TemporaryDirectory() as tmp, private_nats() as children_nats:
         var_dir = Path(tmp)
-        async with fresh_databases("consent") as (database,):
-            env = service_env(nats_url, var_dir, CONSENT_DATABASE_URL=database)
-            with service_process("oneplan_consent.entrypoints.api", env, var_dir) as service:
+        # The children service's consent replica reads the CONSENT stream of its own NATS
+        # (empty here: registering a child asks no consent question).
+        children_nc = await nats.connect(children_nats.url)
+        try:
+            await ensure_stream(children_nc.jetstream(), service_stream("consent"))
+        finally:
+            await children_nc.close()
+        async with fresh_databases("consent", "children") as (consent_db, children_db):
+            consent_env = service_env(nats_url, var_dir, CONSENT_DATABASE_URL=consent_db)
+            children_env = service_env(
+                children_nats.url, var_dir, CHILDREN_DATABASE_URL=children_db
+            )
+            bare_env = {"PYTHONPATH": str(Path(__file__).parent)}
+            with (
+                service_process("_bare_app", bare_env, var_dir) as bare,
+                service_process("oneplan_consent.entrypoints.api", consent_env, var_dir) as consent,
+                service_process(
+                    "oneplan_children.entrypoints.api", children_env, var_dir
+                ) as children_service,
+            ):
                 async with httpx.AsyncClient() as probe:
-                    await wait_ready(probe, service.url)
-                # Each request asked by a practitioner of its recipient agency.
+                    for service in (consent, children_service):
+                        await wait_ready(probe, service.url)
                 auth = {
                     agency: f"Authorization: Bearer {token(var_dir, agency, ['practitioner'])}\r\n"
                     for agency in AGENCIES
                 }
-                client = RawClient("127.0.0.1", int(service.url.rsplit(":", 1)[1]))
-                await client.open()
-                try:
-                    await open_loop(client, auth, requests[: RATE * 2])  # warm-up, not reported
-                    cpu_before = service.cpu_seconds()
-                    latencies, errors = await open_loop(client, auth, requests)
-                    cpu_per_request = (service.cpu_seconds() - cpu_before) / len(requests)
-                finally:
-                    await client.close()
-    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    print(
-        f"\nHTTP POST /v1/decisions: {len(requests):,} cross-agency requests open-loop at "
-        f"{RATE}/s for {SECONDS} s (consent service on PostgreSQL, own process), errors: {errors}"
+                caseworker = f"Authorization: Bearer {token(var_dir, 'send', ['caseworker'])}\r\n"
+                decisions = decision_calls(requests, auth)
+                warm, timed = decisions[:RATE], decisions[RATE:]
+                for round_number in range(HTTP_ROUNDS):
+                    offset = round_number * (count + RATE)
+                    contenders = [
+                        (BARE, bare, bare_calls(timed), bare_calls(warm)),
+                        (DECISIONS_HTTP, consent, timed, warm),
+                        (
+                            CHILDREN_HTTP,
+                            children_service,
+                            registration_calls(count, caseworker, offset + RATE),
+                            registration_calls(RATE, caseworker, offset),
+                        ),
+                    ]
+                    shift = round_number % len(contenders)
+                    for name, service, calls, warm_up in contenders[shift:] + contenders[:shift]:
+                        figures = await measure_http(service, calls, warm_up)
+                        results[name].append(figures)
+                        print(f"  round {round_number + 1}: {name}: {describe_http(figures)}")
+    print_http(results, count)
+
+
+def describe_http(figures: HttpFigures) -> str:
+    return (
+        f"p50 {figures.at(50):.2f} ms, p90 {figures.at(90):.2f} ms, p99 {figures.at(99):.2f} "
+        f"ms, max {max(figures.latencies) * 1000:.2f} ms, errors {figures.errors}, server CPU "
+        f"{figures.cpu_per_request * 1000:.2f} ms/request"
     )
+
+
+def print_http(results: dict[str, list[HttpFigures]], count: int) -> None:
+    def median(name: str, q: float) -> float:
+        return statistics.median(figures.at(q) for figures in results[name])
+
+    quick = " [BENCH_QUICK: tiny sizes, figures meaningless]" if QUICK else ""
     print(
-        "  consent service POST /v1/decisions, from scheduled send to response read: "
-        f"p50 {p50 * 1000:.2f} ms   p90 {percentile(latencies, 90) * 1000:.2f} ms   "
-        f"p99 {p99 * 1000:.2f} ms   max {max(latencies) * 1000:.2f} ms   "
-        f"target p99 < 10 ms: {'MET' if p99 < 0.010 else 'MISSED'}"
+        f"\nHTTP, open loop at {RATE} requests/s for {SECONDS} s per round ({count:,} requests "
+        f"per contender per round, median of {HTTP_ROUNDS} rounds), from each request's "
+        f"scheduled send to its response read{quick}"
     )
+    header = ["p50 ms", "p99 ms", "p99 vs bare", "errors", "CPU ms/req"]
+    print(f"{'contender':<40}" + "".join(f"{column:>13}" for column in header))
+    bare99 = median(BARE, 99)
+    for name, rounds in results.items():
+        p99 = median(name, 99)
+        errors = sum(figures.errors for figures in rounds)
+        cpu = statistics.median(figures.cpu_per_request for figures in rounds) * 1000
+        cells = [f"{median(name, 50):.2f}", f"{p99:.2f}", f"{p99 / bare99:.1f}x", str(errors)]
+        print(f"{name:<40}" + "".join(f"{cell:>13}" for cell in [*cells, f"{cpu:.2f}"]))
+    verdict = "MET" if median(DECISIONS_HTTP, 99) < 10 else "MISSED"
+    print(f"target {DECISIONS_HTTP} p99 < 10 ms: {verdict}")
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(
-        f"  server CPU per request {cpu_per_request * 1000:.2f} ms "
-        f"({cpu_per_request * RATE:.0%} of a core at {RATE}/s); machine load average {load} "
-        f"on {os.cpu_count()} cores"
-    )
+    print(f"machine load average {load} on {os.cpu_count()} cores")
 
 
 class RawClient:
@@ -516,50 +684,39 @@ class RawClient:
             self._pool.put_nowait((reader, writer))
 
 
-async def open_loop(
-    client: RawClient, auth: dict[str, str], requests: list[DecisionRequest]
-) -> tuple[list[float], int]:
-    """Send each request at its scheduled time, as its recipient agency (``auth``: that
-    agency's header line); latency counts from that time."""
+async def open_loop(client: RawClient, calls: list[Call]) -> tuple[list[float], int]:
+    """Send each call at its scheduled time (RATE per second); latency counts from that
+    time. An answer other than 200 or 201 counts as an error."""
     latencies: list[float] = []
     errors = 0
     interval = 1 / RATE
     start = time.perf_counter() + 0.05
 
-    async def one(scheduled: float, request: DecisionRequest) -> None:
+    async def one(scheduled: float, call: Call) -> None:
         nonlocal errors
-        body = json.dumps(
-            {
-                "child_id": str(request.child_id),
-                "owner_agency": request.owner_agency,
-                "recipient_agency": request.recipient_agency,
-                "data_class": request.data_class.value,
-                "purpose": request.purpose.value,
-            }
-        ).encode()
-        status = await client.post_json("/v1/decisions", body, auth[request.recipient_agency])
+        status = await client.post_json(call.path, call.body, call.headers)
         latencies.append(time.perf_counter() - scheduled)
-        if status != 200:
+        if status not in (200, 201):
             errors += 1
 
     tasks = []
-    for i, request in enumerate(requests):
+    for i, call in enumerate(calls):
         scheduled = start + i * interval
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled, request)))
+        tasks.append(asyncio.create_task(one(scheduled, call)))
     await asyncio.gather(*tasks)
     return latencies, errors
 
 
 async def main() -> None:
-    with private_nats() as server:
-        nc = await nats.connect(server.url)
+    async with bench_nats() as url:
+        nc = await nats.connect(url)
         js = nc.jetstream(timeout=10)
         try:
             await embedded(js)
-            await http(server.url, js)
+            await http(url, js)
         finally:
             await nc.close()
 

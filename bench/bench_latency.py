@@ -14,11 +14,12 @@ at once: pool connections open, consumer created, first pull waiting) is not rep
 
 Contenders, each round on a fresh stream (and fresh tables):
 
-* OnePlan: at its scheduled time the command builds a contribution event, opens a
-  transaction, ``EventStore.append``s it (event row + outbox row), commits and wakes the
-  relay; an ``OutboxRelay`` publishes it to JetStream; a ``DurableConsumer`` (the other
-  service: its own durable, engine and pool) applies it into an ORM projection row plus its
-  inbox row and commits. Ends when that commit returns.
+* OnePlan: at its scheduled time the command builds a contribution event (a new record),
+  opens a transaction, ``EventStore.append``s it (event row + outbox row), commits and wakes
+  the relay; an ``OutboxRelay`` publishes it to the service's partitioned JetStream stream; a
+  ``DurableConsumer`` (the other service: its own pinned pull consumers, engine and pool, a
+  reaction registered with ``@handles``) applies it into an ORM projection row plus its
+  record's position and commits. Ends when that commit returns.
 * raw publish -> DurableConsumer: at its scheduled time, raw nats-py ``js.publish`` (awaiting
   the ack) of the same event into the same kind of DurableConsumer. Ends when the consumer's
   commit returns: the consumer's share of the OnePlan figure.
@@ -39,7 +40,8 @@ late) and the handled rate (commands / (last handled - t0)). Target: OnePlan p99
 
     uv run python bench/bench_latency.py
     # BENCH_DATABASE_URL, BENCH_NATS_URL, BENCH_ROUNDS (3), BENCH_RATE (500),
-    # BENCH_SECONDS (8), BENCH_WRITERS (4), BENCH_LATE_MS (1)
+    # BENCH_SECONDS (8), BENCH_WRITERS (4), BENCH_LATE_MS (1); BENCH_QUICK=1: 1 round of 1 s
+    # at 100/s
 """
 
 from __future__ import annotations
@@ -56,27 +58,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nats
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import percentile
-from bench_consumer import DATABASE_URL, NATS_URL, Base, BenchService, Contribution, fresh_engine
+from _common import QUICK, bench_nats, connect, float_setting, percentile, setting
+from bench_consumer import DATABASE_URL, Base, BenchService, Contribution, fresh_engine
 
-from oneplan_events.catalogue import Event
+from oneplan_events.catalogue import ContributionSubmitted
 from oneplan_events.consumer import DurableConsumer
-from oneplan_events.envelope import Envelope
+from oneplan_events.reactions import Delivery, Reactions
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
 from oneplan_kit.db import create_engine
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-RATE = int(os.environ.get("BENCH_RATE", "500"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
-WRITERS = int(os.environ.get("BENCH_WRITERS", "4"))
+ROUNDS = setting("BENCH_ROUNDS", 3, 1)
+RATE = setting("BENCH_RATE", 500, 100)
+SECONDS = float_setting("BENCH_SECONDS", 8, 1)
+WRITERS = setting("BENCH_WRITERS", 4, 4)
 LATE = float(os.environ.get("BENCH_LATE_MS", "1")) / 1000
 COMMANDS = int(RATE * SECONDS)
 TARGET_P99 = 0.050
@@ -199,9 +201,21 @@ def _stamp(session: Session) -> None:
         handled[event_id] = now
 
 
-async def project(event_: Event, envelope: Envelope, session: AsyncSession) -> None:
-    session.add(Contribution(event_id=envelope.id, child_id=str(envelope.childid), title="latency"))
-    session.info.setdefault("applied", []).append(envelope.id)
+def projection() -> Reactions:
+    """The receiving service's reaction: an ORM projection row, and the event noted so the
+    session's commit stamps when it was done."""
+    reactions = Reactions()
+
+    @reactions.handles(ContributionSubmitted)
+    async def project(event: ContributionSubmitted, delivery: Delivery) -> None:
+        session: AsyncSession = delivery.session
+        envelope_id = delivery.envelope.id
+        session.add(
+            Contribution(event_id=envelope_id, child_id=str(event.child_id), title="latency")
+        )
+        session.info.setdefault("applied", []).append(envelope_id)
+
+    return reactions
 
 
 @dataclass(frozen=True)
@@ -213,16 +227,16 @@ class Producer:
 
 
 @contextlib.asynccontextmanager
-async def consuming_service(js: JetStreamContext, handled: Handled) -> AsyncIterator[Producer]:
+async def consuming_service(nc: Client, handled: Handled) -> AsyncIterator[Producer]:
     """A fresh stream and tables, and a DurableConsumer stamping ``handled`` at each commit,
     with an engine of its own (the other service's)."""
-    service = await BenchService.create(js)
+    service = await BenchService.create(nc)
     tables = await fresh_engine(Base.metadata)
     await tables.dispose()
     producer_engine = create_engine(DATABASE_URL)
     consumer_engine = create_engine(DATABASE_URL)
     consumer = DurableConsumer(
-        js,
+        nc,
         async_sessionmaker(
             consumer_engine,
             expire_on_commit=False,
@@ -231,8 +245,9 @@ async def consuming_service(js: JetStreamContext, handled: Handled) -> AsyncIter
         ),
         name="projector",
         stream=service.stream,
-        subjects=[service.subject],
-        handlers={service.subject: project},
+        reactions=projection(),
+        catalogue=service.catalogue,
+        work_factory=service.work,
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -242,24 +257,26 @@ async def consuming_service(js: JetStreamContext, handled: Handled) -> AsyncIter
         await task
         await producer_engine.dispose()
         await consumer_engine.dispose()
-        await service.delete(js)
+        await service.delete(nc)
 
 
 # -- the contenders ----------------------------------------------------------------------------
 
 
-async def oneplan(js: JetStreamContext) -> RoundFigures:
+async def oneplan(nc: Client) -> RoundFigures:
     """Command transaction (append + outbox) -> OutboxRelay -> DurableConsumer commit."""
     handled: Handled = {}
-    async with consuming_service(js, handled) as producer:
+    js = nc.jetstream()
+    async with consuming_service(nc, handled) as producer:
         store = EventStore()
         relay = OutboxRelay(producer.engine, js, name=f"latency-{uuid.uuid4().hex[:6]}")
         relay_task = asyncio.create_task(relay.run())
 
         async def command(n: int) -> str:
-            envelope = producer.service.envelope(n)
+            envelope = producer.service.envelope(n)  # a new record each
+            assert envelope.subject is not None
             async with producer.engine.begin() as connection:
-                await store.append(connection, f"contribution/{envelope.id}", 0, [envelope])
+                await store.append(connection, envelope.subject, 0, [envelope])
             relay.wake()
             return envelope.id
 
@@ -270,24 +287,29 @@ async def oneplan(js: JetStreamContext) -> RoundFigures:
             await relay_task
 
 
-async def raw_into_consumer(js: JetStreamContext) -> RoundFigures:
+async def raw_into_consumer(nc: Client) -> RoundFigures:
     """Raw js.publish -> DurableConsumer commit (the consumer's share)."""
     handled: Handled = {}
-    async with consuming_service(js, handled) as producer:
+    js = nc.jetstream()
+    async with consuming_service(nc, handled) as producer:
 
         async def command(n: int) -> str:
-            headers, body = producer.service.envelope(n).to_nats()
-            await js.publish(producer.service.subject, body, headers=headers)
-            return headers["Nats-Msg-Id"]
+            envelope = producer.service.envelope(n)
+            headers, body = envelope.to_nats()
+            await js.publish(envelope.nats_subject, body, headers=headers)
+            return envelope.id
 
         return await measure(command, handled)
 
 
-async def raw_nats(js: JetStreamContext) -> RoundFigures:
+async def raw_nats(nc: Client) -> RoundFigures:
     """Raw js.publish -> raw pull consumer's fetch returning the message."""
     handled: Handled = {}
-    service = await BenchService.create(js)
-    subscription = await js.pull_subscribe(service.subject, durable="raw", stream=service.stream)
+    js = nc.jetstream()
+    service = await BenchService.create(nc)
+    subscription = await js.pull_subscribe(
+        f"oneplan.{service.name}.>", durable="raw", stream=service.stream
+    )
 
     async def receive() -> None:
         while True:
@@ -299,9 +321,10 @@ async def raw_nats(js: JetStreamContext) -> RoundFigures:
                     await msg.ack()
 
     async def command(n: int) -> str:
-        headers, body = service.envelope(n).to_nats()
-        await js.publish(service.subject, body, headers=headers)
-        return headers["Nats-Msg-Id"]
+        envelope = service.envelope(n)
+        headers, body = envelope.to_nats()
+        await js.publish(envelope.nats_subject, body, headers=headers)
+        return envelope.id
 
     receiver = asyncio.create_task(receive())
     try:
@@ -310,12 +333,12 @@ async def raw_nats(js: JetStreamContext) -> RoundFigures:
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiver
-        await service.delete(js)
+        await service.delete(nc)
 
 
 RAW = "raw nats-py publish -> fetch (baseline)"
 ONEPLAN = "OnePlan: command transaction -> relay -> DurableConsumer commit"
-CONTENDERS: dict[str, Callable[[JetStreamContext], Awaitable[RoundFigures]]] = {
+CONTENDERS: dict[str, Callable[[Client], Awaitable[RoundFigures]]] = {
     RAW: raw_nats,
     "raw nats-py publish -> DurableConsumer commit": raw_into_consumer,
     ONEPLAN: oneplan,
@@ -326,22 +349,26 @@ CONTENDERS: dict[str, Callable[[JetStreamContext], Awaitable[RoundFigures]]] = {
 
 
 async def main() -> None:
-    nc = await nats.connect(NATS_URL)
-    js = nc.jetstream()
+    async with bench_nats() as url:
+        nc = await connect(url)
+        try:
+            await run(nc)
+        finally:
+            await nc.close()
+
+
+async def run(nc: Client) -> None:
     results: dict[str, list[RoundFigures]] = {name: [] for name in CONTENDERS}
     print(
         f"latency benchmark: {RATE} commands/s for {SECONDS:g} s per round ({COMMANDS} "
         f"commands), {WRITERS} senders, {ROUNDS} rounds; latency from each command's "
         "scheduled start"
     )
-    try:
-        for round_number in range(1, ROUNDS + 1):
-            for name, contender in CONTENDERS.items():
-                figures = await contender(js)
-                results[name].append(figures)
-                print(f"  round {round_number}: {name}: {describe(figures)}")
-    finally:
-        await nc.close()
+    for round_number in range(1, ROUNDS + 1):
+        for name, contender in CONTENDERS.items():
+            figures = await contender(nc)
+            results[name].append(figures)
+            print(f"  round {round_number}: {name}: {describe(figures)}", flush=True)
     print_latency(results)
 
 
@@ -361,10 +388,11 @@ def print_latency(results: dict[str, list[RoundFigures]]) -> None:
         return statistics.median(of(figures) for figures in results[name])
 
     raw50, raw99 = median(RAW, lambda f: f.at(50)), median(RAW, lambda f: f.at(99))
+    quick = " [BENCH_QUICK: tiny sizes, figures meaningless]" if QUICK else ""
     print(
         f"\nLatency from the command's scheduled start to the receiving handler's commit, "
         f"{RATE} commands/s, {WRITERS} senders (median of {ROUNDS} rounds; target OnePlan p99 "
-        f"< {TARGET_P99 * 1000:.0f} ms)"
+        f"< {TARGET_P99 * 1000:.0f} ms){quick}"
     )
     header = ["p50 ms", "p99 ms", "p50 vs raw", "p99 vs raw", "late", "queued", "achieved/s"]
     print(f"{'contender':<64}" + "".join(f"{column:>12}" for column in header))

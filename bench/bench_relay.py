@@ -1,18 +1,21 @@
 """Relay publish rate: OutboxRelay draining a full outbox vs raw nats-py pipelined publish.
 
-Each round fills the outbox with EVENTS events over STREAMS streams (EventStore.append), then
+Each round fills the outbox with EVENTS events over STREAMS records (EventStore.append), then
 times an OutboxRelay from start until every row is acknowledged and marked published. The
-baseline publishes the same payloads (same headers and body sizes) with ``js.publish_async``
-from memory and awaits all acks. Each contender publishes into its own fresh JetStream stream
-(file storage, 2-minute duplicate window). Target: the relay at >= 60% of raw.
+baseline publishes the same messages (the same subjects, headers and bodies, stream versions
+included) with ``js.publish_async`` from memory and awaits all acks. Each contender publishes
+into its own fresh JetStream stream shaped as a service's (``service_stream``: file storage,
+2-minute duplicate window, partitioned by record). Target: the relay at >= 60% of raw.
 
-    uv run python bench/bench_relay.py     # BENCH_DATABASE_URL, BENCH_NATS_URL, BENCH_ROUNDS
+    uv run python bench/bench_relay.py
+    # BENCH_DATABASE_URL, BENCH_NATS_URL, BENCH_ROUNDS (5), BENCH_EVENTS (20000);
+    # BENCH_QUICK=1: 1 round of 2,000 events
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import dataclasses
 import statistics
 import sys
 import time
@@ -20,23 +23,24 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nats
 from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import NATS_URL, Result, fresh_backbone, print_table
+from _common import Result, bench_nats, connect, fresh_backbone, print_table, setting
 
 from oneplan_events.envelope import Envelope
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
+from oneplan_events.streams import ensure_stream, service_stream
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
+ROUNDS = setting("BENCH_ROUNDS", 5, 1)
+EVENTS = setting("BENCH_EVENTS", 20000, 2000)
 STREAMS = 1000
-PER_STREAM = EVENTS // STREAMS
+PER_STREAM = max(1, EVENTS // STREAMS)
+EVENTS = PER_STREAM * STREAMS
 
 
 def envelopes_for(event_type: str, stream_id: str) -> list[Envelope]:
@@ -54,10 +58,12 @@ def envelopes_for(event_type: str, stream_id: str) -> list[Envelope]:
     ]
 
 
-async def fresh_stream(js: JetStreamContext, subject: str) -> str:
-    name = f"BENCH_RELAY_{uuid.uuid4().hex[:10]}"
-    await js.add_stream(name=name, subjects=[subject])
-    return name
+async def fresh_stream(js: JetStreamContext) -> tuple[str, str]:
+    """A new service stream of its own; (its name, the event type published into it)."""
+    service = f"benchrelay{uuid.uuid4().hex[:10]}"
+    spec = service_stream(service)
+    await ensure_stream(js, spec)
+    return spec.name, f"oneplan.{service}.item.recorded"
 
 
 async def fill_outbox(engine: AsyncEngine, event_type: str) -> None:
@@ -71,8 +77,7 @@ async def fill_outbox(engine: AsyncEngine, event_type: str) -> None:
 async def relay_round(
     engine: AsyncEngine, js: JetStreamContext, round_no: int
 ) -> tuple[float, float]:
-    event_type = f"oneplan.benchrelay{round_no}.item.recorded"
-    stream = await fresh_stream(js, event_type)
+    stream, event_type = await fresh_stream(js)
     async with engine.begin() as conn:
         await conn.execute(text("TRUNCATE event_store, outbox, relay_lease RESTART IDENTITY"))
     await fill_outbox(engine, event_type)
@@ -95,17 +100,19 @@ async def relay_round(
 
 
 async def raw_round(js: JetStreamContext, round_no: int) -> tuple[float, float]:
-    event_type = f"oneplan.benchraw{round_no}.item.recorded"
-    stream = await fresh_stream(js, event_type)
-    messages = [
-        envelope.to_nats()
+    stream, event_type = await fresh_stream(js)
+    # The messages the relay would publish: subject and stream version as the store sets them.
+    envelopes = [
+        dataclasses.replace(envelope, streamversion=version)
         for s in range(STREAMS)
-        for envelope in envelopes_for(event_type, f"item/{s}")
+        for version, envelope in enumerate(envelopes_for(event_type, f"item/{s}"), start=1)
     ]
+    messages = [(envelope.nats_subject, *envelope.to_nats()) for envelope in envelopes]
     cpu_started = time.process_time()
     started = time.perf_counter()
     futures = [
-        await js.publish_async(event_type, body, headers=headers) for headers, body in messages
+        await js.publish_async(subject, body, headers=headers)
+        for subject, headers, body in messages
     ]
     await asyncio.gather(*futures)
     elapsed = time.perf_counter() - started
@@ -115,8 +122,13 @@ async def raw_round(js: JetStreamContext, round_no: int) -> tuple[float, float]:
 
 
 async def main() -> None:
+    async with bench_nats() as url:
+        await run(url)
+
+
+async def run(url: str) -> None:
     engine = await fresh_backbone()
-    nc = await nats.connect(NATS_URL)
+    nc = await connect(url)
     js = nc.jetstream(publish_async_max_pending=4000)
     rates: dict[str, list[float]] = {"OutboxRelay": [], "raw nats-py publish_async": []}
     cpu: dict[str, list[float]] = {name: [] for name in rates}

@@ -10,7 +10,9 @@ withdrawal's 200 to the end of the first refused (403) read that started after i
 Target: p99 < 250 ms. Also asserted: no read that started after the children service's
 replica applied the withdrawal returned the story.
 
-    uv run python bench/bench_withdrawal.py   # BENCH_PG_URL, BENCH_WITHDRAWALS
+    uv run python bench/bench_withdrawal.py
+    # BENCH_DATABASE_URL (the server the services' throwaway databases are made on),
+    # BENCH_NATS_URL, BENCH_WITHDRAWALS (50); BENCH_QUICK=1: 5 withdrawals
 
 Everything listens on 127.0.0.1; every loop is bounded; all data is synthetic.
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 import time
@@ -35,10 +36,9 @@ from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import percentile
+from _common import QUICK, bench_nats, percentile, setting
 from bench_decisions import (
     fresh_databases,
-    private_nats,
     service_env,
     service_process,
     token,
@@ -51,7 +51,7 @@ from oneplan_events.envelope import Envelope
 from oneplan_kit import Runtime
 from oneplan_testkit.ports import free_port
 
-WITHDRAWALS = int(os.environ.get("BENCH_WITHDRAWALS", "50"))
+WITHDRAWALS = setting("BENCH_WITHDRAWALS", 50, 5)
 STORY_MARKER = "bench-story-marker"
 READS_AFTER_REFUSAL = 3
 
@@ -221,20 +221,24 @@ async def measure_one(
 
 
 async def main() -> None:
-    with private_nats() as server, tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        async with fresh_databases("children", "consent") as (children_db, consent_db):
-            env = service_env(server.url, var, CONSENT_DATABASE_URL=consent_db)
-            settings = ChildrenSettings(
-                database_url=children_db, nats_url=server.url, var_dir=var, log_level="WARNING"
-            )
-            app = create_children_app(settings)
-            with service_process("oneplan_consent.entrypoints.api", env, var) as service:
-                consent = service.url
-                async with serving(app) as children, httpx.AsyncClient(timeout=30) as client:
-                    await wait_ready(client, consent)
-                    await wait_ready(client, children)
-                    await run(Journey(client, children, consent, var), app.state.runtime)
+    async with bench_nats() as nats_url:
+        with tempfile.TemporaryDirectory() as tmp:
+            await journeys(nats_url, Path(tmp))
+
+
+async def journeys(nats_url: str, var: Path) -> None:
+    async with fresh_databases("children", "consent") as (children_db, consent_db):
+        env = service_env(nats_url, var, CONSENT_DATABASE_URL=consent_db)
+        settings = ChildrenSettings(
+            database_url=children_db, nats_url=nats_url, var_dir=var, log_level="WARNING"
+        )
+        app = create_children_app(settings)
+        with service_process("oneplan_consent.entrypoints.api", env, var) as service:
+            consent = service.url
+            async with serving(app) as children, httpx.AsyncClient(timeout=30) as client:
+                await wait_ready(client, consent)
+                await wait_ready(client, children)
+                await run(Journey(client, children, consent, var), app.state.runtime)
 
 
 async def run(journey: Journey, runtime: Runtime) -> None:
@@ -263,9 +267,10 @@ async def run(journey: Journey, runtime: Runtime) -> None:
         reads_after_applied += len(after)
         violations += sum(1 for r in after if r.status != 403 or r.has_story)
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    quick = " [BENCH_QUICK: tiny sizes, figures meaningless]" if QUICK else ""
     print(
         f"\nWithdrawal -> children service refuses the story to health: {len(latencies)} "
-        "withdrawals (services on PostgreSQL + NATS)"
+        f"withdrawals (services on PostgreSQL + NATS){quick}"
     )
     print(
         f"  p50 {p50 * 1000:.1f} ms   p90 {percentile(latencies, 90) * 1000:.1f} ms   "

@@ -41,14 +41,21 @@ class ConcurrencyError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StoredRow:
-    """One ``event_store`` row as a dialect backend returns it."""
+    """One ``event_store`` row as a dialect backend returns it.
+
+    ``metadata`` may be the JSON text of the stored object, parsed only when the envelope is
+    needed; ``type`` and ``schema_version`` (the row's own columns, written from the envelope
+    in the same statement) let the event be decoded without it.
+    """
 
     position: int
     tx_id: int
     stream_id: str
     version: int
     data: Mapping[str, Any]
-    metadata: Mapping[str, Any]
+    metadata: Mapping[str, Any] | str
+    type: str | None = None
+    schema_version: int = 1
 
 
 class Backend(Protocol):

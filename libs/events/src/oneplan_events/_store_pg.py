@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import asyncpg
+from pydantic_core import from_json
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -62,7 +63,8 @@ FROM chk
 """
 
 _READ_STREAM: Final = """
-SELECT position, tx_id, stream_id, version, data::text, metadata::text FROM event_store
+SELECT position, tx_id, stream_id, version, data::text, metadata::text, type, schema_version
+FROM event_store
 WHERE stream_id = $1 AND version > $2
 ORDER BY version
 """
@@ -71,7 +73,8 @@ _STREAM_VERSION: Final = "SELECT coalesce(max(version), 0) FROM event_store WHER
 
 # Only transactions below the snapshot's xmin have all finished: rows below it never change.
 _READ_ALL: Final = """
-SELECT position, tx_id, stream_id, version, data::text, metadata::text FROM event_store
+SELECT position, tx_id, stream_id, version, data::text, metadata::text, type, schema_version
+FROM event_store
 WHERE (tx_id, position) > ($1, $2)
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 ORDER BY tx_id, position
@@ -178,8 +181,13 @@ async def append(
 
 
 def _stored(record: Any) -> StoredRow:
-    position, tx_id, stream_id, version, data, metadata = record
-    return StoredRow(position, tx_id, stream_id, version, json.loads(data), json.loads(metadata))
+    position, tx_id, stream_id, version, data, metadata, type_, schema_version = record
+    # pydantic-core's JSON parser: several times faster than json.loads, and what PostgreSQL
+    # writes out of a jsonb column is plain JSON (no NaN, no lone surrogates), which both
+    # parse to the same objects. The metadata stays text until the envelope is asked for.
+    return StoredRow(
+        position, tx_id, stream_id, version, from_json(data), metadata, type_, schema_version
+    )
 
 
 async def read_stream(conn: AsyncConnection, stream_id: str, after_version: int) -> list[StoredRow]:

@@ -31,6 +31,8 @@ _COLUMNS: Final = (
     event_store.c.version,
     event_store.c.data,
     event_store.c.metadata,
+    event_store.c.type,
+    event_store.c.schema_version,
 )
 
 
@@ -98,8 +100,8 @@ def _outbox_row(envelope: Envelope, stream_id: str, position: int, now: datetime
 
 
 def _stored(row: Any) -> StoredRow:
-    position, tx_id, stream_id, version, data, metadata = row
-    return StoredRow(position, tx_id, stream_id, version, data, metadata)
+    position, tx_id, stream_id, version, data, metadata, type_, schema_version = row
+    return StoredRow(position, tx_id, stream_id, version, data, metadata, type_, schema_version)
 
 
 async def read_stream(conn: AsyncConnection, stream_id: str, after_version: int) -> list[StoredRow]:

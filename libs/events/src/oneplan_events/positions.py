@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oneplan_events.schema import consumer_positions
@@ -25,6 +25,19 @@ __all__ = ["PositionRace", "load_positions", "save_positions"]
 _PG_LOCK: Final = text(
     "SELECT stream_id, version FROM consumer_positions "
     "WHERE consumer = :consumer AND stream_id = ANY(:stream_ids) FOR UPDATE"
+)
+# One statement text whatever the batch's size (arrays, not a VALUES row per record), so
+# PostgreSQL prepares and plans it once per connection, not once per distinct batch size.
+_PG_SAVE: Final = text(
+    """
+INSERT INTO consumer_positions AS cp (consumer, stream_id, version, updated_at)
+SELECT CAST(:consumer AS text), moved.stream_id, moved.version, CAST(:now AS timestamptz)
+FROM unnest(CAST(:stream_ids AS text[]), CAST(:versions AS integer[])) AS moved(stream_id, version)
+ON CONFLICT (consumer, stream_id) DO UPDATE
+SET version = excluded.version, updated_at = excluded.updated_at
+WHERE cp.version < excluded.version
+RETURNING cp.stream_id
+"""
 )
 
 
@@ -58,21 +71,32 @@ async def save_positions(session: AsyncSession, consumer: str, versions: Mapping
     if not versions:
         return
     now = datetime.now(UTC)
+    if session.get_bind().dialect.name == "postgresql":
+        result = await session.execute(
+            _PG_SAVE,
+            {
+                "consumer": consumer,
+                "now": now,
+                "stream_ids": list(versions),
+                "versions": list(versions.values()),
+            },
+        )
+        _check_written(consumer, versions, set(result.scalars()))
+        return
     rows = [
         {"consumer": consumer, "stream_id": stream_id, "version": version, "updated_at": now}
         for stream_id, version in versions.items()
     ]
-    insert: Any = (
-        postgresql.insert(consumer_positions)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(consumer_positions)
-    )
+    insert: Any = sqlite.insert(consumer_positions)
     statement = insert.on_conflict_do_update(
         index_elements=[consumer_positions.c.consumer, consumer_positions.c.stream_id],
         set_={"version": insert.excluded.version, "updated_at": insert.excluded.updated_at},
         where=consumer_positions.c.version < insert.excluded.version,
     ).returning(consumer_positions.c.stream_id)
-    written = {row for row in (await session.execute(statement, rows)).scalars()}
-    if len(written) != len(rows):
+    _check_written(consumer, versions, set((await session.execute(statement, rows)).scalars()))
+
+
+def _check_written(consumer: str, versions: Mapping[str, int], written: set[str]) -> None:
+    if len(written) != len(versions):
         stale = sorted(set(versions) - written)
         raise PositionRace(f"consumer {consumer}: positions of {stale[:5]} moved meanwhile")

@@ -37,11 +37,11 @@ order; ``tx_id`` is 0 there and ``read_all`` orders by position alone.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import ClassVar, Final
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
 
+from pydantic_core import from_json
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from oneplan_events._store_base import (
@@ -79,26 +79,133 @@ class Position:
 Position.START = Position(0, 0)
 
 
-@dataclass(frozen=True)
 class RecordedEvent:
     """An event as stored: its envelope, stream, version and commit-order position.
 
-    ``event`` (the typed catalogue model, upcast to the current schema version) is decoded on
-    first access, so readers that only need the envelope (republish, raw projections) never pay
-    for validation.
+    Immutable. ``event`` (the typed catalogue model, upcast to the current schema version) is
+    decoded on first access, so readers that only need the envelope (republish, raw
+    projections) never pay for validation; a writer that holds the typed event already
+    passes it as ``event``. An event read from the store builds its ``envelope`` on first
+    access too (from the row's stored attributes), so a projection that needs only the typed
+    event, its stream and its version never pays for that: a replay reads a million events.
     """
 
-    envelope: Envelope
+    __slots__ = (
+        "_data",
+        "_envelope",
+        "_event",
+        "_metadata",
+        "_schema_version",
+        "_type",
+        "catalogue",
+        "position",
+        "stream_id",
+        "version",
+    )
+
     stream_id: str
     version: int
     position: Position
-    catalogue: Catalogue = field(default_factory=Catalogue, repr=False, compare=False)
+    catalogue: Catalogue
+    _envelope: Envelope | None
+    _event: Event | None
+    # Read from a row (``from_row``): what the envelope and the event are built from.
+    _data: Mapping[str, Any]
+    _metadata: Mapping[str, Any] | str
+    _type: str | None
+    _schema_version: int
 
-    @cached_property
+    def __init__(
+        self,
+        envelope: Envelope,
+        stream_id: str,
+        version: int,
+        position: Position,
+        catalogue: Catalogue | None = None,
+        *,
+        event: Event | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "_envelope", envelope)
+        set_(self, "_event", event)
+        set_(self, "_type", None)
+        set_(self, "stream_id", stream_id)
+        set_(self, "version", version)
+        set_(self, "position", position)
+        set_(self, "catalogue", catalogue if catalogue is not None else Catalogue())
+
+    @classmethod
+    def from_row(cls, row: StoredRow, catalogue: Catalogue) -> RecordedEvent:
+        """The event of a stored row, its envelope built when first asked for."""
+        recorded = cls.__new__(cls)
+        set_ = object.__setattr__
+        set_(recorded, "_envelope", None)
+        set_(recorded, "_event", None)
+        set_(recorded, "_data", row.data)
+        set_(recorded, "_metadata", row.metadata)
+        set_(recorded, "_type", row.type)
+        set_(recorded, "_schema_version", row.schema_version)
+        set_(recorded, "stream_id", row.stream_id)
+        set_(recorded, "version", row.version)
+        set_(recorded, "position", Position(row.tx_id, row.position))
+        set_(recorded, "catalogue", catalogue)
+        return recorded
+
+    @property
+    def envelope(self) -> Envelope:
+        """The CloudEvents envelope (with its stream version) as it was appended."""
+        envelope: Envelope | None = self._envelope
+        if envelope is None:
+            envelope = envelope_from_row(_parsed(self._metadata), self._data, self.version)
+            object.__setattr__(self, "_envelope", envelope)
+        return envelope
+
+    @property
     def event(self) -> Event:
-        """The typed event, upcast and validated by the catalogue."""
-        envelope = self.envelope
-        return self.catalogue.decode(envelope.type, envelope.schema_version, envelope.data)
+        """The typed event, upcast and validated by the catalogue (decoded once)."""
+        event: Event | None = self._event
+        if event is None:
+            if self._envelope is None and self._type is not None:
+                # The row's own type and schema version columns, written from its envelope.
+                event = self.catalogue.decode(self._type, self._schema_version, self._data)
+            else:
+                envelope = self.envelope
+                event = self.catalogue.decode(envelope.type, envelope.schema_version, envelope.data)
+            object.__setattr__(self, "_event", event)
+        return event
+
+    def _key(self) -> tuple[Envelope, str, int, Position]:
+        return (self.envelope, self.stream_id, self.version, self.position)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordedEvent):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordedEvent(envelope={self.envelope!r}, stream_id={self.stream_id!r}, "
+            f"version={self.version!r}, position={self.position!r})"
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _parsed(metadata: Mapping[str, Any] | str) -> Mapping[str, Any]:
+    # PostgreSQL rows carry the metadata as the JSON text of their jsonb column, parsed here,
+    # when the envelope is first asked for (its output is plain JSON: no NaN, no lone
+    # surrogates, which pydantic-core's parser and json.loads read alike).
+    if isinstance(metadata, str):
+        parsed: Mapping[str, Any] = from_json(metadata)
+        return parsed
+    return metadata
 
 
 class EventStore:
@@ -125,6 +232,8 @@ class EventStore:
         stream_id: str,
         expected_version: int,
         envelopes: Sequence[Envelope],
+        *,
+        events: Sequence[Event] | None = None,
     ) -> list[RecordedEvent]:
         """Append ``envelopes`` to ``stream_id`` as versions ``expected_version + 1 ...``.
 
@@ -134,7 +243,8 @@ class EventStore:
         and one outbox row per event in the caller's transaction and never commits. Raises
         :class:`ConcurrencyError` when the stream has moved on (or, on PostgreSQL, when this
         transaction is older than the stream's last writer: retry the command in a new
-        transaction).
+        transaction). ``events``, when given, are the typed events of ``envelopes`` (the
+        recorded events then need not decode them again).
         """
         if expected_version < 0:
             raise ValueError("expected_version must be >= 0")
@@ -146,10 +256,18 @@ class EventStore:
         ]
         backend = _backend(conn)
         positions = await backend.append(conn, stream_id, expected_version, envelopes)
+        typed: Sequence[Event | None] = events if events is not None else [None] * len(envelopes)
         return [
-            RecordedEvent(envelope, stream_id, expected_version + offset, position, self.catalogue)
-            for offset, (envelope, position) in enumerate(
-                zip(envelopes, positions, strict=True), start=1
+            RecordedEvent(
+                envelope,
+                stream_id,
+                expected_version + offset,
+                position,
+                self.catalogue,
+                event=event,
+            )
+            for offset, (envelope, position, event) in enumerate(
+                zip(envelopes, positions, typed, strict=True), start=1
             )
         ]
 
@@ -178,13 +296,7 @@ class EventStore:
         return [self._recorded(row) for row in rows]
 
     def _recorded(self, row: StoredRow) -> RecordedEvent:
-        return RecordedEvent(
-            envelope_from_row(row.metadata, row.data, row.version),
-            row.stream_id,
-            row.version,
-            Position(row.tx_id, row.position),
-            self.catalogue,
-        )
+        return RecordedEvent.from_row(row, self.catalogue)
 
 
 def _backend(conn: AsyncConnection) -> Backend:

@@ -68,6 +68,20 @@ def current_traceparent() -> str | None:
     return carrier.get(TRACEPARENT_HEADER)
 
 
+_cached_tracer: list[tuple[trace.TracerProvider, trace.Tracer]] = []
+
+
+def _tracer() -> trace.Tracer:
+    """This module's tracer from the current provider (looked up once per provider: every
+    event published and every event consumed opens a span)."""
+    provider = trace.get_tracer_provider()
+    if _cached_tracer and _cached_tracer[0][0] is provider:
+        return _cached_tracer[0][1]
+    tracer = provider.get_tracer(_TRACER_NAME)
+    _cached_tracer[:] = [(provider, tracer)]
+    return tracer
+
+
 def _context_from(traceparent: str | None) -> otel_context.Context:
     if not traceparent:
         return otel_context.Context()
@@ -95,8 +109,7 @@ def publish_span(
     given, the span's context is written into its ``traceparent`` key, which the consumer uses
     as its parent.
     """
-    tracer = trace.get_tracer(_TRACER_NAME)
-    with tracer.start_as_current_span(
+    with _tracer().start_as_current_span(
         f"send {envelope.type}",
         context=_context_from(envelope.traceparent),
         kind=SpanKind.PRODUCER,
@@ -115,8 +128,7 @@ def process_span(envelope: Envelope, headers: Mapping[str, str] | None = None) -
     attribute, so the trace reads request -> send -> process.
     """
     parent = (headers or {}).get(TRACEPARENT_HEADER) or envelope.traceparent
-    tracer = trace.get_tracer(_TRACER_NAME)
-    with tracer.start_as_current_span(
+    with _tracer().start_as_current_span(
         f"process {envelope.type}",
         context=_context_from(parent),
         kind=SpanKind.CONSUMER,

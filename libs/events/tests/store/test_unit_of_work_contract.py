@@ -19,7 +19,7 @@ from oneplan_events.clock import FixedClock
 from oneplan_events.decider import Aggregate
 from oneplan_events.schema import BACKBONE_METADATA
 from oneplan_events.store import ConcurrencyError, EventStore
-from oneplan_events.uow import EventSourcedWork, UnitOfWork
+from oneplan_events.uow import EventSourcedWork, StateCache, UnitOfWork
 from oneplan_testkit.fakes import InMemoryEventStore
 
 CATALOGUE = Catalogue("uowtest")
@@ -62,20 +62,28 @@ TALLIES: Aggregate[int | None, Count] = Aggregate(TallyDecider())
 Factory = Callable[[], Any]
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+@pytest.fixture(
+    params=["sqlite", "postgresql", "memory", "sqlite, state cache", "postgresql, state cache"]
+)
 async def new_work(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
-    """A factory of units of work, all on one store."""
+    """A factory of units of work, all on one store (and, for the cached ones, one
+    StateCache, as a service's runtime shares one)."""
     if request.param == "memory":
         store = InMemoryEventStore(CATALOGUE)
         yield lambda: store.unit_of_work(source="/oneplan/uowtest", clock=FixedClock(NOW))
         return
-    fixture = "sqlite_url" if request.param == "sqlite" else "pg_database_url"
+    fixture = "sqlite_url" if request.param.startswith("sqlite") else "pg_database_url"
     engine = create_async_engine(request.getfixturevalue(fixture))
     async with engine.begin() as conn:
         await conn.run_sync(BACKBONE_METADATA.create_all)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    states = StateCache() if request.param.endswith("state cache") else None
     yield lambda: UnitOfWork(
-        sessions, EventStore(CATALOGUE), source="/oneplan/uowtest", clock=FixedClock(NOW)
+        sessions,
+        EventStore(CATALOGUE),
+        source="/oneplan/uowtest",
+        clock=FixedClock(NOW),
+        states=states,
     )
     await engine.dispose()
 

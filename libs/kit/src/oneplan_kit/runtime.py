@@ -17,7 +17,7 @@ from oneplan_events.discovery import StreamFollower
 from oneplan_events.envelope import Envelope
 from oneplan_events.relay import OutboxRelay
 from oneplan_events.store import EventStore
-from oneplan_events.uow import UnitOfWork
+from oneplan_events.uow import StateCache, UnitOfWork
 from oneplan_kit.config import ServiceSettings
 from oneplan_kit.service import ServiceDefinition
 from oneplan_kit.workers import Supervisor
@@ -45,6 +45,9 @@ class Runtime:
     followers: list[StreamFollower] = field(default_factory=list)
     stream_ready: bool = False
     migration_heads: frozenset[str] = frozenset()
+    # The records' states after this instance's last commands: a command on a record it wrote
+    # last need not read the record's stream again (the store still checks its version).
+    states: StateCache = field(default_factory=StateCache)
 
     def unit_of_work(
         self,
@@ -67,6 +70,7 @@ class Runtime:
             after_commit=self.relay.wake if self.relay is not None else lambda: None,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            states=self.states,
         )
 
     def reaction_work(self, session: AsyncSession, envelope: Envelope) -> UnitOfWork:

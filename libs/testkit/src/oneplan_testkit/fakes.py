@@ -57,8 +57,8 @@ class InMemoryEventStore:
                     item.version,
                     Position(0, len(self.all) + 1),
                     self.catalogue,
+                    event=item.event,
                 )
-                positioned.__dict__["event"] = item.event
                 self.streams.setdefault(stream_id, []).append(positioned)
                 self.all.append(positioned)
 
@@ -128,9 +128,8 @@ class InMemoryUnitOfWork:
                 time=self.now,
             )
             item = RecordedEvent(
-                envelope, stream_id, version, Position(0, 0), self._store.catalogue
+                envelope, stream_id, version, Position(0, 0), self._store.catalogue, event=event
             )
-            item.__dict__["event"] = event
             recorded.append(item)
         self._pending[stream_id] = (base, [*staged, *recorded])
         return recorded

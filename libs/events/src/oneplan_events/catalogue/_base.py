@@ -155,6 +155,9 @@ class Catalogue:
         self.service = service
         self._types: dict[str, EventType] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        # Per type: its current version and its model's validator, found once (decode runs
+        # for every event a consumer or a replay reads).
+        self._validators: dict[str, tuple[int, Any]] = {}
         self._families: list[tuple[re.Pattern[str], Callable[[Catalogue, str], object]]] = []
         # Imported here (not at module level) because shared imports this module.
         from oneplan_events.catalogue import shared  # noqa: F401 - fills GENERIC_FAMILIES
@@ -241,6 +244,7 @@ class Catalogue:
             raise ValueError(f"{entry.name}: data_class=None needs a 'data_class' field")
         entry.model.type = entry.name
         entry.model.schema_version = entry.version
+        self._validators.pop(entry.name, None)
         if entry.data_class is not None:
             entry.model.data_class = entry.data_class
         self._types[entry.name] = entry
@@ -327,10 +331,21 @@ class Catalogue:
         ``ValidationError``. A recorded event is read under ``RECORDED_EVENT_CONTEXT``: the
         shared text and time types never refuse what an older rule let through.
         """
-        info = self.info(event_type)
-        if schema_version == info.version:
+        known = self._validators.get(event_type)
+        if known is None:
+            info = self.info(event_type)
+            # The model's pydantic-core validator, which model_validate calls (without the
+            # Python wrapper around it: a replay decodes a million events).
+            known = self._validators[event_type] = (
+                info.version,
+                info.model.__pydantic_validator__,
+            )
+        version, validator = known
+        if schema_version == version:
             # The hot path of every consumer and replay: nothing to upcast, no copy.
-            return info.model.model_validate(data, context=RECORDED_EVENT_CONTEXT)
+            event: Event = validator.validate_python(data, context=RECORDED_EVENT_CONTEXT)
+            return event
+        info = self.info(event_type)
         upcast = self.upcast(event_type, schema_version, data)
         return info.model.model_validate(upcast, context=RECORDED_EVENT_CONTEXT)
 
