@@ -1,10 +1,13 @@
 """Cross-service end-to-end fixtures: the children and consent services served by uvicorn on
-free ports, on their own nats-server and two fresh PostgreSQL databases."""
+free ports, on their own nats-server and two fresh PostgreSQL databases; the generated
+least-privilege NATS configuration running (`deployment`), and the services' log records
+(`logs`)."""
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,28 @@ from oneplan_testkit import unique_name
 sys.path.insert(0, str(Path(__file__).parent))
 
 from e2e_services import Services, drop_databases, serving, wait_ready
+from nats_deployment import CapturedLogs, Deployment, generated_deployment
+
+from oneplan_testkit import NatsProcess
+
+
+@pytest.fixture
+def deployment(
+    tmp_path: Path, nats_server_factory: Callable[..., NatsProcess]
+) -> Iterator[Deployment]:
+    """A fresh nats-server running the generated accounts with test passwords."""
+    with generated_deployment(tmp_path, nats_server_factory) as running:
+        yield running
+
+
+@pytest.fixture
+def logs() -> Iterator[CapturedLogs]:
+    """Every log record of the services (all run in this process)."""
+    handler = CapturedLogs()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 from e2e_services import Services
@@ -29,16 +30,20 @@ async def poll(
     *,
     within: float = 10.0,
     pause: float = 0.02,
+    what: str = "",
 ) -> httpx.Response:
-    """Repeat `request()` until `done(response)`; fail after `within` seconds."""
+    """Repeat `request()` until `done(response)`; fail after `within` seconds, naming `what`
+    did not arrive."""
     deadline = time.monotonic() + within
     while True:
         response = await request()
         if done(response):
             return response
         if time.monotonic() > deadline:
+            waited = f" for {what}" if what else ""
             raise AssertionError(
-                f"gave up waiting; last answer {response.status_code}: {response.text[:300]}"
+                f"gave up waiting{waited} after {within:g} s; last answer "
+                f"{response.status_code}: {response.text[:300]}"
             )
         await asyncio.sleep(pause)
 
@@ -67,18 +72,25 @@ class Child:
         return self.services.auth("family", ("parent",), [self.child_id], sub=self.member_id)
 
 
-async def register_child_with_story(client: httpx.AsyncClient, services: Services) -> Child:
-    """SEND registers a child, adds a parent with parental responsibility, records a story."""
+async def register_child_with_story(
+    client: httpx.AsyncClient,
+    services: Services,
+    *,
+    date_of_birth: date | None = None,
+    address: dict[str, Any] | None = None,
+) -> Child:
+    """SEND registers a child (8 this year unless `date_of_birth` says otherwise; with an
+    address when given), adds a parent with parental responsibility, records a story."""
     send = services.auth("send", ("caseworker",))
-    child = await client.post(
-        f"{services.children}/v1/children",
-        json={
-            "given_name": "Robin",
-            "family_name": "Testcase",
-            "date_of_birth": date(date.today().year - 8, 5, 4).isoformat(),
-        },
-        headers=send,
-    )
+    born = date_of_birth or date(date.today().year - 8, 5, 4)
+    details: dict[str, Any] = {
+        "given_name": "Robin",
+        "family_name": "Testcase",
+        "date_of_birth": born.isoformat(),
+    }
+    if address is not None:
+        details["address"] = address
+    child = await client.post(f"{services.children}/v1/children", json=details, headers=send)
     assert child.status_code == 201, child.text
     child_id = child.json()["child_id"]
     parent = await client.post(

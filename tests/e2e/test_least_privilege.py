@@ -23,25 +23,18 @@ the constraint is gone.
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import io
-import logging
-import re
-import secrets
-import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
-import yaml
 from e2e_services import Services, drop_databases, serving, wait_ready
 from fastapi import FastAPI
 from journey import (
@@ -52,6 +45,7 @@ from journey import (
     register_child_with_story,
     withdraw,
 )
+from nats_deployment import CapturedLogs, Deployment, assert_no_permission_violations
 from sqlalchemy.engine import make_url
 
 from oneplan_children.config import ChildrenSettings
@@ -60,11 +54,8 @@ from oneplan_consent.bootstrap import SERVICE as CONSENT
 from oneplan_consent.config import ConsentSettings
 from oneplan_kit import ServiceSettings, create_app
 from oneplan_kit.cli import main
-from oneplan_kit.deployment import COMPOSE_PATH, ENV_EXAMPLE_PATH, write_files
 from oneplan_kit.nats import connect_nats
-from oneplan_kit.service import installed_services
-from oneplan_testkit import NatsProcess, unique_name
-from oneplan_testkit.ports import free_port
+from oneplan_testkit import unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_CONFIG = ROOT / "deploy" / "nats" / "nats-server.conf"
@@ -73,136 +64,6 @@ CHILD_FACTS = "consumer:consent_child_facts"
 DISCLOSURES_ON_CHILDREN = "consent_disclosures_children"
 # Only the stream-created advisory can explain a prompt discovery: the periodic look is far off.
 SLOW_LOOK = 300.0
-_VARIABLE = re.compile(r"\$\{(\w+):-([^}]*)\}")
-
-
-def a_password() -> str:
-    """Random, with the characters a URL's user-info could not carry."""
-    return "pw" + base64.b64encode(secrets.token_bytes(18)).decode() + "/@:#"
-
-
-@dataclasses.dataclass
-class Deployment:
-    """The generated NATS config running, and each service's NATS settings from compose."""
-
-    server: NatsProcess
-    monitor: str
-    nats_env: dict[str, dict[str, str]]
-
-    def nats_settings(self, service: str) -> dict[str, Any]:
-        env = self.nats_env[service]
-        return {
-            "nats_url": env["ONEPLAN_NATS_URL"],
-            "nats_user": env["ONEPLAN_NATS_USER"],
-            "nats_password": env["ONEPLAN_NATS_PASSWORD"],
-        }
-
-    def server_refusals(self) -> list[str]:
-        """The server's log lines about refused subjects ("Publish Violation", "Subscription
-        Violation") or logins ("authentication error")."""
-        log = self.server.log_path.read_text(errors="replace")
-        return [
-            line
-            for line in log.splitlines()
-            if "Violation" in line or "authentication error" in line
-        ]
-
-    async def connections(self) -> dict[str, str]:
-        """Connection name -> the user it authenticated as (the monitoring endpoint)."""
-        async with httpx.AsyncClient() as client:
-            answer = await client.get(f"{self.monitor}/connz", params={"auth": "true"})
-        return {
-            c.get("name", ""): c.get("authorized_user", "") for c in answer.json()["connections"]
-        }
-
-    async def stream_created(self, stream: str) -> datetime:
-        """When the server created ``stream`` (the monitoring endpoint's JetStream view)."""
-        async with httpx.AsyncClient() as client:
-            answer = await client.get(f"{self.monitor}/jsz", params={"streams": "true"})
-        for account in answer.json()["account_details"]:
-            for detail in account.get("stream_detail", []):
-                if detail["name"] == stream:
-                    return _rfc3339(detail["created"])
-        raise AssertionError(f"no stream {stream} on the server")
-
-
-def _rfc3339(text: str) -> datetime:
-    # Go prints nanoseconds; Python reads microseconds.
-    trimmed = re.sub(r"(\.\d{6})\d*", r"\1", text.replace("Z", "+00:00"))
-    return datetime.fromisoformat(trimmed)
-
-
-def _interpolate(value: str, variables: dict[str, str]) -> str:
-    """``${NAME:-default}`` as docker compose expands it."""
-    return _VARIABLE.sub(lambda m: variables.get(m.group(1), m.group(2)), value)
-
-
-def _on_this_machine(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    assert parts.hostname == "nats", url
-    return urlunsplit(parts._replace(netloc=f"127.0.0.1:{port}"))
-
-
-@pytest.fixture
-def deployment(
-    tmp_path: Path, nats_server_factory: Callable[..., NatsProcess]
-) -> Iterator[Deployment]:
-    """A fresh nats-server running the generated accounts with test passwords."""
-    checkout = tmp_path / "checkout"
-    services = list(installed_services().values())
-    write_files(checkout, services)  # what `./oneplan generate` writes
-    config = checkout / "deploy" / "nats" / "nats-server.conf"
-    shutil.copy(SERVER_CONFIG, config)
-    env_example = (checkout / ENV_EXAMPLE_PATH).read_text()
-    passwords = {
-        name: a_password() for name in re.findall(r"^(NATS_\w+_PASSWORD)=", env_example, re.M)
-    }
-    compose = yaml.safe_load((checkout / COMPOSE_PATH).read_text())
-    # The nats container is handed exactly the passwords env.example lists.
-    assert set(compose["services"]["nats"]["environment"]) == set(passwords)
-    monitor = free_port()
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in passwords.items():
-            patch.setenv(name, value)
-        server = nats_server_factory(config=config, extra_args=("-m", str(monitor)))
-    nats_env = {}
-    for service in services:
-        environment = compose["services"][service.name]["environment"]
-        env = {
-            key: _interpolate(str(environment[key]), passwords)
-            for key in ("ONEPLAN_NATS_URL", "ONEPLAN_NATS_USER", "ONEPLAN_NATS_PASSWORD")
-        }
-        env["ONEPLAN_NATS_URL"] = _on_this_machine(env["ONEPLAN_NATS_URL"], server.port)
-        nats_env[service.name] = env
-    yield Deployment(server, f"http://127.0.0.1:{monitor}", nats_env)
-    server.cleanup()
-
-
-class CapturedLogs(logging.Handler):
-    """Every log record of the services (both run in this process)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def permission_violations(self) -> list[str]:
-        messages = [record.getMessage() for record in self.records]
-        return [m for m in messages if "permissions violation" in m.lower()]
-
-    def errors(self) -> list[logging.LogRecord]:
-        return [record for record in self.records if record.levelno >= logging.ERROR]
-
-
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    handler = CapturedLogs()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield handler
-    root.removeHandler(handler)
 
 
 @dataclasses.dataclass
@@ -259,11 +120,6 @@ async def both_running(stack: Stack, consent_app: FastAPI | None = None) -> Asyn
 def failing(body: dict[str, Any]) -> dict[str, Any]:
     """The checks of a /readyz answer that do not pass."""
     return {name: check for name, check in body["checks"].items() if not check["ok"]}
-
-
-def assert_no_permission_violations(deployment: Deployment, logs: CapturedLogs) -> None:
-    assert logs.permission_violations() == []
-    assert deployment.server_refusals() == []
 
 
 async def test_the_journey_runs_under_the_generated_least_privilege_config(

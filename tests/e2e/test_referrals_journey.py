@@ -3,8 +3,8 @@ referrals service learns it from the CHILDREN stream and takes a school's referr
 sees the referral and its wait; the SEND team sees it only once the parent consents to health
 sharing its data, and that release reaches the family's disclosure log at the consent service.
 
-(The journey through the plans service, health advice for an EHC assessment ending in the
-shared plan, needs the plans service on this branch; it is not here yet.)
+(Health advice for an EHC needs assessment, through the plans service to the final plan and
+transport, is `test_ehc_journey.py`.)
 """
 
 from __future__ import annotations
