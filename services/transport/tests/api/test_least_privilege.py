@@ -1,9 +1,8 @@
 """Transport under the generated least-privilege NATS configuration.
 
 `deploy/nats/nats-server.conf` runs beside users rendered by `oneplan_kit.deployment` from the
-installed services' definitions (transport's own user, as `./oneplan generate` writes it, and
-the plans service's; where plans is not installed, a stand-in publisher of the PLANS stream).
-Then:
+installed services' definitions (transport's own user and the plans service's, as
+`./oneplan generate` writes them). Then:
 
 - the transport service itself, connected as its own user, opens a case from a plan issued by
   the plans user, and the server refuses it nothing;
@@ -27,11 +26,10 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from oneplan_events.catalogue import Catalogue
 from oneplan_events.clock import FixedClock
 from oneplan_events.envelope import Envelope
 from oneplan_events.streams import ensure_stream, service_stream
-from oneplan_kit import ServiceDefinition, create_app
+from oneplan_kit import create_app
 from oneplan_kit.auth import issue_dev_token
 from oneplan_kit.deployment import nats_accounts
 from oneplan_kit.service import installed_services
@@ -45,18 +43,7 @@ from ..transport_testing import ForeignStreams
 from .conftest import NOW, wait_for
 
 SERVER_CONFIG = Path(__file__).resolve().parents[4] / "deploy" / "nats" / "nats-server.conf"
-PLANS = ServiceDefinition(
-    name="plans",
-    title="OnePlan plans (a stand-in publisher)",
-    port=18003,
-    catalogue=Catalogue("plans"),
-    uses_consent_replica=False,
-)
-# The real plans user when the plans service is installed (a second `plans` user would make
-# the server refuse its configuration), else the stand-in.
-DEFINITIONS = [*installed_services().values()]
-if "plans" not in installed_services():
-    DEFINITIONS.append(PLANS)
+DEFINITIONS = list(installed_services().values())
 PASSWORDS = {f"NATS_{d.name.upper()}_PASSWORD": f"pw-{d.name}/@:#" for d in DEFINITIONS}
 PASSWORDS["NATS_ADMIN_PASSWORD"] = "pw-admin"
 
