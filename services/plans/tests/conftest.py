@@ -32,7 +32,7 @@ T = TypeVar("T")
 NOW = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 """The routes' clock: "today" is Tuesday 1 September 2026."""
 
-FOREIGN_STREAMS = ("consent", "children", "referrals")
+FOREIGN_STREAMS = ("consent", "children", "referrals", "transport")
 
 
 @dataclass
@@ -120,7 +120,15 @@ class Service:
             version=2,
         )
 
-    async def consent_given(self, child_id: UUID, recipient: str) -> None:
+    async def consent_given(
+        self,
+        child_id: UUID,
+        recipient: str,
+        *,
+        owners: Sequence[str] = ("send",),
+        data_classes: Sequence[str] = ("education",),
+        purposes: Sequence[str] = ("ehc_assessment",),
+    ) -> UUID:
         """`oneplan.consent.consent.given` as the consent service publishes it."""
         now = self.clock.now()
         consent_id = uuid4()
@@ -131,10 +139,10 @@ class Service:
                 "consent_id": str(consent_id),
                 "child_id": str(child_id),
                 "given_by": {"name": "Pat Testchild", "capacity": "parent_with_pr"},
-                "owner_agencies": ["send"],
+                "owner_agencies": list(owners),
                 "recipient_agencies": [recipient],
-                "data_classes": ["education"],
-                "purposes": ["ehc_assessment"],
+                "data_classes": list(data_classes),
+                "purposes": list(purposes),
                 "valid_from": (now - timedelta(days=1)).isoformat(),
                 "valid_until": (now + timedelta(days=30)).isoformat(),
                 "capture_method": "signed_form",
@@ -143,6 +151,59 @@ class Service:
             },
             subject=f"consent/{consent_id}",
             dataclass="consent",
+        )
+        return consent_id
+
+    async def consent_withdrawn(self, child_id: UUID, consent_id: UUID) -> None:
+        """`oneplan.consent.consent.withdrawn` (the consent's second event)."""
+        await self.publish(
+            "consent",
+            "oneplan.consent.consent.withdrawn",
+            {
+                "consent_id": str(consent_id),
+                "child_id": str(child_id),
+                "withdrawn_at": self.clock.now().isoformat(),
+                "withdrawn_by": "Pat Testchild",
+            },
+            subject=f"consent/{consent_id}",
+            dataclass="consent",
+            version=2,
+        )
+
+    async def contribution(
+        self,
+        service: str,
+        kind: str,
+        child_id: UUID,
+        contribution_id: UUID,
+        *,
+        section: str,
+        data_class: str,
+        agency: str,
+        version: int = 1,
+        record: UUID | None = None,
+        **fields: Any,
+    ) -> str:
+        """`oneplan.<service>.contribution.<kind>` as any agency publishes it."""
+        data: dict[str, Any] = {
+            "contribution_id": str(contribution_id),
+            "child_id": str(child_id),
+            "section": section,
+            "data_class": data_class,
+            "author": fields.pop("author", f"{agency}-clinician"),
+            "agency": agency,
+            **fields,
+        }
+        if kind != "withdrawn":
+            data.setdefault("title", f"{agency} {section}")
+            data.setdefault("content", f"What {agency} records in section {section}.")
+        return await self.publish(
+            service,
+            f"oneplan.{service}.contribution.{kind}",
+            data,
+            subject=f"contribution/{record or contribution_id}",
+            dataclass=data_class,
+            version=version,
         )
 
     async def next_event(self, subject: str, wait: float = 10) -> Envelope:

@@ -40,7 +40,7 @@ from oneplan_events.deadletters import park
 from oneplan_events.envelope import Envelope, MalformedEvent, event_type_of_subject
 from oneplan_events.faults import is_database_outage
 from oneplan_events.positions import PositionRace, load_positions, save_positions
-from oneplan_events.reactions import Delivery, Handler, Reactions
+from oneplan_events.reactions import Delivery, Handler, Reactions, Unapplicable
 from oneplan_events.schema import inbox
 from oneplan_events.tracing import process_span
 from oneplan_events.uow import UnitOfWork
@@ -248,8 +248,9 @@ class Applier:
         assert item.envelope is not None
         assert item.handler is not None
         uow = self.work_factory(session, item.envelope)
+        stream, sequence = _read_from(item.msg)
         with process_span(item.envelope, item.headers):
-            await item.handler(item.event, Delivery(item.envelope, uow))
+            await item.handler(item.event, Delivery(item.envelope, uow, stream, sequence))
 
     async def _claim(self, session: AsyncSession, items: Sequence[Item]) -> set[str]:
         """Inbox rows for events without a stream version; the ids not processed before."""
@@ -295,6 +296,8 @@ class Applier:
             self.stats.outages += 1
             return _Settled(item, _Action.RETRY, self._backoff_for(1), "retried")
         key = item.event_id or f"{item.msg.subject}:{item.msg.metadata.sequence.stream}"
+        if isinstance(error, Unapplicable):
+            return await self._park_failed(item, reason_of(error), key, retried=False)
         failures = self._failures.get(key, 0) + 1
         self._failures[key] = failures
         if failures < self.max_deliver:
@@ -309,8 +312,11 @@ class Applier:
             return _Settled(item, _Action.RETRY, self._backoff_for(failures), "retried")
         return await self._park_failed(item, reason_of(error), key)
 
-    async def _park_failed(self, item: Item, reason: str, key: str) -> _Settled:
-        """Park a message that failed ``max_deliver`` times; its record's later events go on."""
+    async def _park_failed(
+        self, item: Item, reason: str, key: str, *, retried: bool = True
+    ) -> _Settled:
+        """Park a message that failed ``max_deliver`` times (or that its handler found
+        unapplicable, at once); its record's later events go on."""
         try:
             async with self.sessionmaker() as session, session.begin():
                 await park(session, self.name, item.msg, item.event_id, reason)
@@ -330,7 +336,7 @@ class Applier:
             item,
             _Action.TERM,
             outcome="parked",
-            reason=f"failed {self.max_deliver} times, last: {reason}",
+            reason=f"failed {self.max_deliver} times, last: {reason}" if retried else reason,
         )
 
     def _all_later(self, items: Sequence[Item], error: Exception) -> list[_Settled]:
@@ -394,6 +400,15 @@ class Applier:
             stats.parked += 1
         else:
             stats.retried += 1
+
+
+def _read_from(msg: Msg) -> tuple[str | None, int | None]:
+    """The stream and stream sequence a message was read at (None for a replayed letter)."""
+    try:
+        metadata = msg.metadata
+    except Exception:  # a message not delivered by a JetStream consumer has no metadata
+        return None, None
+    return metadata.stream, metadata.sequence.stream
 
 
 def _positioned(item: Item) -> bool:

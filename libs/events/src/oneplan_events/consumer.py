@@ -522,14 +522,16 @@ class _Partition:
     async def _release(self, subscription: Any) -> None:
         """Give the pin up so a standby takes over at once, and hand back what was not
         started (nak'ed: redelivered now, not after the ack wait)."""
-        if self.pin_id is not None:
-            with contextlib.suppress(Exception):
-                await unpin(self.owner.nc, self.owner.stream, self.durable)
-            self.pin_id = None
+        # Unsubscribe first, so that no pull request of ours is served (and pins us again)
+        # after the pin is given up; unpin even without a pin id, as the server may have
+        # pinned us with a message still on its way.
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
+        with contextlib.suppress(Exception):
+            await unpin(self.owner.nc, self.owner.stream, self.durable)
+        self.pin_id = None
         while not self._queue.empty():
             item = self._queue.get_nowait()
             if isinstance(item, Msg) and not (item.headers or {}).get(_STATUS):
                 with contextlib.suppress(Exception):
                     await item.nak()
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()

@@ -27,17 +27,26 @@ from oneplan_events.catalogue import Catalogue, Event
 from oneplan_events.envelope import Envelope
 from oneplan_events.uow import UnitOfWork
 
-__all__ = ["Delivery", "Handler", "Reactions", "matches"]
+__all__ = ["Delivery", "Handler", "Reactions", "Unapplicable", "matches"]
 
 E = TypeVar("E", bound=Event)
 
 
+class Unapplicable(Exception):
+    """Raised by a handler for an event that breaks the contract it is read under (a
+    revision of a withdrawn contribution, say): retrying cannot help, so the consumer parks
+    it at once with this reason, after rolling back whatever the handler wrote."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One event being applied: its envelope, the consumer's transaction, a unit of work."""
+    """One event being applied: its envelope, the consumer's transaction, a unit of work,
+    and where it was read (the JetStream stream and its sequence there, when known)."""
 
     envelope: Envelope
     uow: UnitOfWork
+    stream: str | None = None
+    sequence: int | None = None
 
     @property
     def session(self) -> AsyncSession:

@@ -54,7 +54,9 @@ __all__ = [
     "Policy",
     "Practitioner",
     "Public",
+    "PurposeReader",
     "Reader",
+    "Refusal",
     "Role",
     "SafeguardingLead",
     "SendManager",
@@ -307,3 +309,29 @@ _reader.__oneplan_access__ = PRACTITIONER | FAMILY_OF_CHILD  # type: ignore[attr
 ChildReader = Annotated[Reader, Depends(_reader)]
 """A reader of the child in the path: their family, the owning agency's practitioners, or
 another agency's practitioner stating a ``purpose`` (the consent decision point decides)."""
+
+
+async def _purpose_reader(
+    principal: Annotated[Principal, Allow(PRACTITIONER | FAMILY_OF_CHILD)],
+    purpose: Annotated[
+        Purpose | None,
+        Query(description="Why the practitioner reads the child's data (required for them)."),
+    ] = None,
+) -> Reader:
+    if principal.is_family:
+        return Reader(principal, None)
+    if purpose is None:
+        raise BadRequest(
+            "This holds several agencies' data, each released by consent: state why you read "
+            "it with ?purpose=<purpose>.",
+            purposes=[p.value for p in Purpose],
+        )
+    return Reader(principal, purpose)
+
+
+_purpose_reader.__oneplan_access__ = PRACTITIONER | FAMILY_OF_CHILD  # type: ignore[attr-defined]
+
+PurposeReader = Annotated[Reader, Depends(_purpose_reader)]
+"""A reader of data several agencies own (the shared plan): the child's family, or any
+practitioner stating a ``purpose``, also of the service's own agency; each item is then
+decided for its owning agency (its own agency's items need no permit)."""

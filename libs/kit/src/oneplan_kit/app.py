@@ -44,7 +44,7 @@ from oneplan_kit.service import ProblemFactory, ServiceDefinition, Subscription
 from oneplan_kit.workers import Job, Supervisor, WorkerContext
 from oneplan_sharing.replica import ConsentReplica
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "tool_runtime"]
 
 _log = logging.getLogger("oneplan_kit.app")
 
@@ -169,6 +169,34 @@ async def _start(
     for hook in definition.on_startup:
         await hook(runtime)
     return runtime
+
+
+@contextlib.asynccontextmanager
+async def tool_runtime(
+    definition: ServiceDefinition, settings: ServiceSettings
+) -> AsyncIterator[Runtime]:
+    """The service's database (migrated) and NATS for an operator's command (``oneplan
+    rebuild``), without its HTTP edge, relay, consumers or workers."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = settings.resolved_database_url
+        await ensure_database(url)
+        engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await upgrade(definition.migrations_location, engine)
+        nc = await connect_nats(settings, definition.name)
+        stack.push_async_callback(_drain, nc, settings.shutdown_timeout)
+        yield Runtime(
+            definition=definition,
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            nc=nc,
+            js=nc.jetstream(),
+            store=EventStore.for_dialect(engine.dialect.name, definition.catalogue),
+            clock=SystemClock(),
+            supervisor=Supervisor(grace=settings.shutdown_timeout),
+            migration_heads=frozenset(head_revisions(definition.migrations_location)),
+        )
 
 
 async def _ensure_stream(runtime: Runtime) -> None:

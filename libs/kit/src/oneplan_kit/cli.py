@@ -5,6 +5,7 @@
     oneplan token --agency AGENCY --role ROLE [--role ROLE] [--child ID] [--sub SUB] [--ttl HOURS]
     oneplan migrate [SERVICE ...]
     oneplan republish SERVICE [--after-position TX:POSITION] [--nats-url URL]
+    oneplan rebuild SERVICE [READ_MODEL] [--nats-url URL]
     oneplan deadletters list SERVICE [--consumer NAME] [--all]
     oneplan deadletters replay SERVICE ID
     oneplan generate
@@ -218,6 +219,68 @@ async def _republish_service(
         await engine.dispose()
 
 
+def _rebuild(args: argparse.Namespace, out: TextIO) -> int:
+    asyncio.run(_rebuild_service(args.service, args.read_model, args.nats_url, out))
+    return 0
+
+
+async def _rebuild_service(
+    service: str, only: str | None, nats_url: str | None, out: TextIO
+) -> None:
+    from oneplan_kit.app import tool_runtime
+    from oneplan_kit.rebuild import rebuild_read_model
+
+    definition, settings = load_service(service, nats_url)
+    models = [m for m in definition.read_models if only in (None, m.name)]
+    if not models:
+        known = ", ".join(m.name for m in definition.read_models) or "none"
+        raise CommandError(f"{service} has no read model {only!r} to rebuild (it has: {known})")
+    bar = _ProgressBar(out)
+    async with tool_runtime(definition, settings) as runtime:
+        for model in models:
+            report = await rebuild_read_model(
+                model,
+                service=service,
+                nc=runtime.nc,
+                sessionmaker=runtime.sessionmaker,
+                catalogue=definition.catalogue,
+                work_factory=runtime.reaction_work,
+                progress=bar.for_label(f"{service} {model.name}"),
+            )
+            bar.done()
+            out.write(
+                f"{service}: {model.name} rebuilt from {sum(report.streams.values())} messages "
+                f"of {len(report.streams)} streams in {report.seconds:.1f} s: {report.applied} "
+                f"applied, {report.passed} passed over, {report.skipped} unapplicable "
+                "(parked by the live consumer)\n"
+            )
+
+
+class _ProgressBar:
+    """``label [#####.....] done/total`` on one line, redrawn in place on a terminal."""
+
+    def __init__(self, out: TextIO, width: int = 30) -> None:
+        self.out, self.width, self._last = out, width, ""
+
+    def for_label(self, prefix: str) -> Callable[[str, int, int], None]:
+        """The progress callback of one read model: ``prefix STREAM [###...] done/total``."""
+        return lambda stream, done, total: self.show(f"{prefix} {stream}", done, total)
+
+    def show(self, label: str, done: int, total: int) -> None:
+        filled = self.width * min(done, total) // max(total, 1)
+        line = f"{label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}"
+        if label != self._last.split(" [")[0] and self._last:
+            self.out.write("\n")
+        self.out.write(f"\r{line}")
+        self.out.flush()
+        self._last = line
+
+    def done(self) -> None:
+        if self._last:
+            self.out.write("\n")
+        self._last = ""
+
+
 def _deadletters(args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "list":
         asyncio.run(_list_dead_letters(args.service, args.consumer, args.all, out))
@@ -408,6 +471,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_nats_url(again)
     again.set_defaults(handler=_republish)
+
+    rebuild = commands.add_parser(
+        "rebuild", help="empty a service's read model and refill it from the streams"
+    )
+    rebuild.add_argument("service", metavar="SERVICE")
+    rebuild.add_argument(
+        "read_model", nargs="?", metavar="READ_MODEL", help="default: each of the service's"
+    )
+    _add_nats_url(rebuild)
+    rebuild.set_defaults(handler=_rebuild)
 
     dead = commands.add_parser("deadletters", help="list or replay parked messages")
     dead_actions = dead.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -117,14 +117,18 @@ class Command:
     ) -> Response:
         """Build the response, record it for the idempotency key, commit, return it (with
         its consistency token, when the service gives them)."""
-        if self.responded:
-            raise RuntimeError("a command responds once")
         content = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
         response = JSONResponse(content, status_code=status_code, headers=dict(headers or {}))
         if version is not None:
             response.headers["ETag"] = etag_for(version)
         if location is not None:
             response.headers["Location"] = location
+        return await self.respond_with(response)
+
+    async def respond_with(self, response: Response) -> Response:
+        """Like :meth:`respond`, for a response built by the route (an HTML page, say)."""
+        if self.responded:
+            raise RuntimeError("a command responds once")
         response.headers[CORRELATION_HEADER] = self.correlation_id
         await self.idempotency.complete(self.uow, response)
         await self.uow.commit()

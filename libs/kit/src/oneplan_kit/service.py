@@ -29,6 +29,7 @@ from oneplan_events.reactions import Reactions
 from oneplan_events.streams import DEFAULT_PARTITIONS, StreamSpec, service_stream
 from oneplan_kit.config import ServiceSettings
 from oneplan_kit.errors import ProblemError
+from oneplan_kit.rebuild import ReadModel
 
 if TYPE_CHECKING:
     from oneplan_kit.runtime import Runtime
@@ -50,6 +51,7 @@ EVERY_SERVICE: Final = "*"
 """``Subscription.reads``: every service's stream that carries the subscription's ``types``."""
 
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_TYPES: Final = re.compile(r"^(\*|[a-z][a-z0-9_]*)\.(\*|[a-z][a-z0-9_]*)$")
 
 ProblemFactory = Callable[[Any], ProblemError]
 """Turns a domain error into the problem document the API answers with."""
@@ -82,6 +84,13 @@ class Subscription:
             raise ValueError(f"a subscription name is a lower-case identifier, not {self.name!r}")
         if self.reads == EVERY_SERVICE and not self.types:
             raise ValueError("a subscription to every service names the event types it reads")
+        if self.types is not None and not _TYPES.match(self.types):
+            # Subjects are oneplan.<service>.<entity>.<verb>.<record>[.<partition>]: the
+            # filters are built from exactly two tokens.
+            raise ValueError(
+                f"types names an entity and a verb (either may be *), e.g. "
+                f"'contribution.*', not {self.types!r}"
+            )
 
     def consumer_name(self, service: str, stream: str | None = None) -> str:
         """The durable consumer's name: ``<service>_<name>`` (``_<stream>`` per followed stream)."""
@@ -139,6 +148,8 @@ class ServiceDefinition:
     migrations: str | Path | None = None
     journey_step: int = 100
     on_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    # Read models filled only from consumed events: `oneplan rebuild SERVICE` refills them.
+    read_models: Sequence[ReadModel] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

@@ -76,7 +76,7 @@ class Sharing:
         owner_agency = owner or self.runtime.definition.owner_agency
         if owner_agency is None:
             raise RuntimeError(f"{self.runtime.definition.name} names no owner agency")
-        if reader.purpose is None:
+        if reader.purpose is None or owner_agency == reader.principal.agency:
             # The owning agency's staff and the child's family read without a permit.
             return Release(data_class, True, basis="own_data")
         decision = self.replica.decide(
@@ -103,32 +103,46 @@ class Sharing:
         owner: str | None = None,
     ) -> list[UUID]:
         """Append a disclosure event for each release to another agency (in ``uow``)."""
+        return await self.record_many(uow, reader, child_id, [(owner, r) for r in releases])
+
+    async def record_many(
+        self,
+        uow: UnitOfWork,
+        reader: Reader,
+        child_id: UUID,
+        releases: Sequence[tuple[str | None, Release]],
+    ) -> list[UUID]:
+        """Append a disclosure event for each (owner agency, release) to another agency, all
+        in one stream of their own: one append however many agencies' data one read shows."""
         if reader.purpose is None:
             return []
         definition = self.runtime.definition
         model = register_disclosure_event(definition.name, definition.catalogue)
-        recorded = []
-        for release in releases:
-            if not release.permitted:
+        events, recorded = [], []
+        for owner, release in releases:
+            if not release.permitted or release.basis == "own_data":
                 continue
             disclosure_id = uuid4()
-            event = model.model_validate(
-                {
-                    "disclosure_id": disclosure_id,
-                    "child_id": child_id,
-                    "owner_agency": owner or definition.owner_agency,
-                    "recipient_agency": reader.principal.agency,
-                    "recipient": reader.principal.sub,
-                    "data_classes": (release.data_class,),
-                    "purpose": reader.purpose.value,
-                    "basis": release.basis,
-                    "reference_id": release.reference,
-                    "disclosed_at": uow.now,
-                }
+            events.append(
+                model.model_validate(
+                    {
+                        "disclosure_id": disclosure_id,
+                        "child_id": child_id,
+                        "owner_agency": owner or definition.owner_agency,
+                        "recipient_agency": reader.principal.agency,
+                        "recipient": reader.principal.sub,
+                        "data_classes": (release.data_class,),
+                        "purpose": reader.purpose.value,
+                        "basis": release.basis,
+                        "reference_id": release.reference,
+                        "disclosed_at": uow.now,
+                    }
+                )
             )
-            # One stream per disclosure: concurrent reads of a child never contend.
-            await uow.append(f"disclosure/{disclosure_id}", 0, [event])
             recorded.append(disclosure_id)
+        if events:
+            # A stream of its own per read: concurrent reads of a child never contend.
+            await uow.append(f"disclosure/{recorded[0]}", 0, events)
         return recorded
 
 

@@ -7,11 +7,19 @@ CLI, `oneplan dev` and the generated deployment files (`./oneplan generate`) all
 from __future__ import annotations
 
 from oneplan_kit import Conflict, NotFound, ServiceDefinition, ValidationProblem
+from oneplan_kit.rebuild import ReadModel
+from oneplan_plans.adapters import shared_plan_tables as shared
 from oneplan_plans.adapters.tables import Base
 from oneplan_plans.config import PlansSettings
 from oneplan_plans.domain.errors import AlreadyRecorded, NotRecorded, RulesBroken, StepOutOfOrder
-from oneplan_plans.entrypoints import assessments, plans, reads
+from oneplan_plans.entrypoints import assessments, plans, reads, shared_plan
 from oneplan_plans.entrypoints.consumers import ADVICE, CHILD_FACTS
+from oneplan_plans.entrypoints.shared_plan_consumers import (
+    CONTRIBUTIONS,
+    PLANS_JOURNEY,
+    REFERRALS_JOURNEY,
+    TRANSPORT_JOURNEY,
+)
 from oneplan_plans.events import CATALOGUE
 
 __all__ = ["SERVICE", "refused"]
@@ -41,13 +49,39 @@ SERVICE = ServiceDefinition(
     owner_agency="send",
     settings_cls=PlansSettings,
     tables=Base.metadata,
-    routers=[assessments.router, plans.router, reads.router],
+    routers=[assessments.router, plans.router, reads.router, shared_plan.router],
     errors={
         RulesBroken: refused,
         StepOutOfOrder: lambda error: Conflict(str(error)),
         AlreadyRecorded: lambda error: Conflict(str(error)),
         NotRecorded: lambda error: NotFound(str(error)),
     },
-    subscriptions=[CHILD_FACTS, ADVICE],
+    subscriptions=[
+        CHILD_FACTS,
+        ADVICE,
+        CONTRIBUTIONS,
+        PLANS_JOURNEY,
+        REFERRALS_JOURNEY,
+        TRANSPORT_JOURNEY,
+    ],
     uses_consent_replica=True,
+    read_models=[
+        ReadModel(
+            "shared_plan",
+            tables=[
+                shared.PlanItemRow.__tablename__,
+                shared.PlanItemVersionRow.__tablename__,
+                shared.TimelineStepRow.__tablename__,
+                shared.PlanSourceRow.__tablename__,
+                shared.LeadProfessionalRow.__tablename__,
+            ],
+            subscriptions=[
+                CHILD_FACTS,
+                CONTRIBUTIONS,
+                PLANS_JOURNEY,
+                REFERRALS_JOURNEY,
+                TRANSPORT_JOURNEY,
+            ],
+        )
+    ],
 )

@@ -52,6 +52,7 @@ __all__ = [
     "DraftCommented",
     "DraftIssued",
     "ExceptionRecorded",
+    "LeadProfessionalNamed",
     "MediationCertificateRecorded",
     "PlanAmended",
     "PlanDeclined",
@@ -416,6 +417,24 @@ class ReviewRecorded(Event):
         "in force while an appeal runs).",
     )
     recorded_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.lead_professional.named",
+    DATA_CLASS,
+    summary="The SEND team or early help named the lead professional who coordinates the team "
+    "around the child (whom the family calls).",
+)
+class LeadProfessionalNamed(Event):
+    model_config = _STRICT
+
+    child_id: UUID
+    name: ShortText
+    role: ShortText
+    agency: AgencyName
+    contact: ShortText = Field(description="how the family and the team reach them")
+    named_on: BoundedDate
+    named_by: Author
 
 
 CONTRIBUTIONS = register_contribution_events("plans", CATALOGUE)

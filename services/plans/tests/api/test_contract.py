@@ -75,6 +75,10 @@ class PlansState:
         call.headers["Authorization"] = self.headers["Authorization"]
         call.headers.pop("Consistency-Token", None)
         call.headers.pop("If-Match", None)
+        if "/plan" in call.path:
+            # A practitioner reads the shared plan for a stated purpose (the sweep's hostile
+            # purpose replaces this one).
+            call.query.setdefault("purpose", "plan_delivery")
         if not honest:
             return
         stage = next(

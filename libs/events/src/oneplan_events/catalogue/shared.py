@@ -10,6 +10,7 @@ agency's contributions decode without a catalogue change anywhere.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import ClassVar, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
@@ -45,6 +46,9 @@ class _Contribution(Event):
     data_class: DataClass  # type: ignore[misc]  # instance field deliberately shadows ClassVar
     author: str = Field(min_length=1, max_length=255)
     agency: str = Field(min_length=1, max_length=63)
+    # Who the author is to the child and how to reach them: the plan's team around the child.
+    author_role: str | None = Field(default=None, min_length=1, max_length=120)
+    author_contact: str | None = Field(default=None, min_length=1, max_length=255)
 
 
 class ContributionSubmitted(_Contribution):
@@ -54,7 +58,9 @@ class ContributionSubmitted(_Contribution):
 
     title: str = Field(min_length=1)
     content: str
+    # The section E outcomes it supports: each an outcome contribution's id (the golden thread).
     outcomes: tuple[str, ...] = ()
+    effective_on: date | None = Field(default=None, description="from when it applies")
 
 
 class ContributionRevised(_Contribution):
@@ -64,7 +70,9 @@ class ContributionRevised(_Contribution):
 
     title: str = Field(min_length=1)
     content: str
+    # The section E outcomes it supports: each an outcome contribution's id (the golden thread).
     outcomes: tuple[str, ...] = ()
+    effective_on: date | None = Field(default=None, description="from when it applies")
 
 
 class ContributionWithdrawn(_Contribution):

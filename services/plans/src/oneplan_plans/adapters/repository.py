@@ -8,7 +8,7 @@ store never disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -214,8 +214,10 @@ async def upsert_child_facts(
     *,
     story: dict[str, Any] | None = None,
     story_revision: int | None = None,
+    registered_at: datetime | None = None,
 ) -> None:
-    """Keep the latest age facts (and the story, when the event carries one)."""
+    """Keep the latest age facts (and the story, when the event carries one; the moment of
+    registration, from the registration event)."""
     row = await session.get(ChildFactsRow, child_id)
     if row is None:
         row = ChildFactsRow(
@@ -229,4 +231,6 @@ async def upsert_child_facts(
     if story is not None:
         row.story = story
         row.story_revision = story_revision
+    if registered_at is not None:
+        row.registered_at = registered_at
     await session.flush()

@@ -7,7 +7,7 @@ children service's events said about each child (a reaction, never its database)
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -107,3 +107,5 @@ class ChildFactsRow(Base):
     compulsory_school_age_ends_on: Mapped[date]
     story_revision: Mapped[int | None]
     story: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When the children service registered the child: a plan `as_of` before it is refused.
+    registered_at: Mapped[datetime | None]

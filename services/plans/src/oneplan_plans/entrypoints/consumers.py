@@ -10,6 +10,7 @@ from uuid import UUID
 from oneplan_events.reactions import Delivery, Reactions
 from oneplan_kit import EVERY_SERVICE, Subscription
 from oneplan_plans.adapters import repository
+from oneplan_plans.entrypoints.shared_plan_consumers import put_story
 from oneplan_plans.events import (
     AdviceSubmittedFacts,
     ChildFacts,
@@ -34,9 +35,15 @@ child_facts = Reactions()
 
 @child_facts.handles(ChildRegisteredFacts, DetailsChangedFacts)
 async def when_child_event_record_age_facts(event: ChildFacts, delivery: Delivery) -> None:
-    """Children events repeat the age facts (year group, under 5): keep the latest."""
+    """Children events repeat the age facts (year group, under 5): keep the latest. The
+    registration makes the child known to the shared plan, from its moment."""
+    registered = isinstance(event, ChildRegisteredFacts)
     await repository.upsert_child_facts(
-        delivery.session, event.child_id, event.date_of_birth, event.compulsory_school_age_ends_on
+        delivery.session,
+        event.child_id,
+        event.date_of_birth,
+        event.compulsory_school_age_ends_on,
+        registered_at=delivery.envelope.time if registered else None,
     )
 
 
@@ -44,7 +51,8 @@ async def when_child_event_record_age_facts(event: ChildFacts, delivery: Deliver
 async def when_story_revised_keep_it_for_section_a(
     event: StoryRevisedFacts, delivery: Delivery
 ) -> None:
-    """Section A of a draft plan starts from the child's own story, told once."""
+    """Section A of a draft plan starts from the child's own story, told once; the shared
+    plan's section A shows it, part by part, with who told each part."""
     await repository.upsert_child_facts(
         delivery.session,
         event.child_id,
@@ -53,6 +61,7 @@ async def when_story_revised_keep_it_for_section_a(
         story=event.story,
         story_revision=event.revision,
     )
+    await put_story(event.child_id, event.story, delivery)
 
 
 advice = Reactions()

@@ -22,6 +22,7 @@ __all__ = [
     "DRAFT",
     "EXCEPTION",
     "FINAL_PLAN",
+    "LEAD_PROFESSIONAL",
     "MEDIATION",
     "NOT_TO_ISSUE",
     "REVIEW",
@@ -151,5 +152,16 @@ REVIEW: Final = _complete(
         "outcome": "amend",
         "preparing_for_adulthood": True,
         "reasons": "She is ready for more independence at lunchtimes.",
+    },
+)
+
+LEAD_PROFESSIONAL: Final = _complete(
+    "The early help worker coordinates the team around the child",
+    {
+        "name": "Sam Example",
+        "role": "Early help family support worker",
+        "agency": "social_care",
+        "contact": "01234 567890",
+        "named_on": "2026-05-04",
     },
 )
