@@ -119,8 +119,7 @@ async def _replay_stream(
     report: RebuildReport,
     progress: RebuildProgress | None,
 ) -> int:
-    info = await js.stream_info(stream, subjects_filter=subject) if subject else None
-    info = info or await js.stream_info(stream)
+    info = await js.stream_info(stream)
     last = info.state.last_seq
     if info.state.messages == 0:
         return 0
@@ -141,6 +140,8 @@ async def _replay_stream(
     sub = await js.pull_subscribe(subject or ">", durable=name, stream=stream, config=config)
     read = 0
     try:
+        if (await sub.consumer_info()).num_pending == 0:
+            return 0  # nothing in this stream for the filter
         while True:
             try:
                 messages = await sub.fetch(_PAGE, timeout=2.0)
@@ -150,7 +151,9 @@ async def _replay_stream(
             await _apply_page(applier, [applier.read(m) for m in messages], report)
             if progress is not None:
                 progress(stream, read, info.state.messages)
-            if messages[-1].metadata.sequence.stream >= last:
+            # Nothing left for the filter (num_pending), or past the last message at the start.
+            metadata = messages[-1].metadata
+            if metadata.num_pending == 0 or metadata.sequence.stream >= last:
                 break
     finally:
         with contextlib.suppress(Exception):

@@ -113,8 +113,9 @@ async def _health_lines(service: Service, child_id: UUID) -> tuple[UUID, UUID]:
 
 
 async def test_each_reader_sees_what_consent_allows_and_every_release_is_logged(
-    service: Service,
+    service_on: Service,
 ) -> None:
+    service = service_on
     child_id = await _registered_child(service)
     await _health_lines(service, child_id)
     await service.contribution(
@@ -214,7 +215,8 @@ async def test_the_golden_thread_links_needs_outcomes_and_provision(service: Ser
     assert plan["golden_thread"]["provision_without_need"] == [str(orphan)]
 
 
-async def test_revisions_withdrawals_and_the_plan_as_it_stood(service: Service) -> None:
+async def test_revisions_withdrawals_and_the_plan_as_it_stood(service_on: Service) -> None:
+    service = service_on
     child_id = await _registered_child(service)
     item = uuid4()
     family = service.auth("family", ("parent",), children=[child_id])
@@ -497,7 +499,8 @@ async def _read_model(service: Service) -> dict[str, list[tuple[Any, ...]]]:
         return snapshot
 
 
-async def test_a_rebuild_from_the_streams_gives_the_same_read_model(service: Service) -> None:
+async def test_a_rebuild_from_the_streams_gives_the_same_read_model(service_on: Service) -> None:
+    service = service_on
     child_id = await _registered_child(service)
     await _health_lines(service, child_id)
     item = uuid4()
@@ -524,6 +527,8 @@ async def test_a_rebuild_from_the_streams_gives_the_same_read_model(service: Ser
     )
     family = service.auth("family", ("parent",), children=[child_id])
     await _shows(service, child_id, "C", "Revised now", headers=family)
+    await _shows(service, child_id, "E", "Reads with confidence", headers=family)
+    await _shows(service, child_id, "G", "Weekly therapy", headers=family)
     named = await service.client.put(
         f"/v1/children/{child_id}/lead-professional",
         json={
@@ -554,6 +559,5 @@ async def test_a_rebuild_from_the_streams_gives_the_same_read_model(service: Ser
     assert report.applied > 0
     rebuilt = await _read_model(service)
     mine = {name: [row for row in rows if str(child_id) in row] for name, rows in rebuilt.items()}
-    assert mine == {
-        name: [row for row in rows if str(child_id) in row] for name, rows in live.items()
-    }
+    theirs = {name: [row for row in rows if str(child_id) in row] for name, rows in live.items()}
+    assert mine == theirs
