@@ -120,10 +120,16 @@ def _advice(assessment: dict[str, Any], agency: str) -> dict[str, Any]:
 
 
 async def _consent(
-    client: httpx.AsyncClient, child: Child, *, owner: str, to: str, data_class: str
-) -> None:
-    """The parent's signed consent to `to` reading `owner`'s `data_class` for transport
-    planning, recorded by SEND (retried until consent has learnt the child and parent)."""
+    client: httpx.AsyncClient,
+    child: Child,
+    *,
+    owner: str,
+    to: str,
+    data_class: str,
+    purpose: str = "transport_planning",
+) -> httpx.Response:
+    """The parent's signed consent to `to` reading `owner`'s `data_class` for `purpose`,
+    recorded by SEND (retried until consent has learnt the child and parent)."""
     body = {
         "given_by": {
             "person_id": child.member_id,
@@ -133,7 +139,7 @@ async def _consent(
         "owner_agencies": [owner],
         "recipient_agencies": [to],
         "data_classes": [data_class],
-        "purposes": ["transport_planning"],
+        "purposes": [purpose],
         "valid_until": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
         "capture_method": "signed_form",
     }
@@ -148,6 +154,7 @@ async def _consent(
         what="the child and parent at the consent service",
     )
     assert given.status_code == 201, given.text
+    return given
 
 
 async def _case_of(
@@ -421,4 +428,97 @@ async def _steps(client: httpx.AsyncClient, services: Services) -> None:
     )
     [entry] = [e for e in log.json() if e["owner_agency"] == "send"]
     assert (entry["recipient_agency"], entry["data_classes"]) == ("transport", ["education"])
+    await _shared_plan(client, services, who, child)
     await assert_nothing_parked(client, services)
+
+
+def _lines(plan: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = next(
+        s["lines"] for s in plan["sections"] if s["section"] == section
+    )
+    return lines
+
+
+async def _shared_plan(
+    client: httpx.AsyncClient, services: Services, who: Agencies, child: Child
+) -> None:
+    """The shared plan: health's advice (contributions to C and G) reaches it; SEND sees it
+    only while a consent covers it, transport never without one for transport planning; every
+    release is in the family's log; the family sees it all."""
+    url = f"{services.url('plans')}/v1/children/{child.child_id}/plan"
+    family = await poll(
+        lambda: client.get(url, headers=child.family()),
+        lambda r: r.status_code == 200 and bool(_lines(r.json(), "C")),
+        within=WAIT,
+        what="health's contribution in the shared plan (oneplan.referrals.contribution.*)",
+    )
+    [need] = _lines(family.json(), "C")
+    assert need["content"] == "Speech sound disorder; understands more than says."
+    assert need["provenance"]["agency"] == "health"
+    assert _lines(family.json(), "B")  # the issued plan's own sections
+    assert any(step["agency"] == "transport" for step in family.json()["timeline"])
+
+    purpose = {"purpose": "ehc_assessment"}
+    send = await _ok(client.get(url, params=purpose, headers=who.send))
+    assert _lines(send, "C") == [], "health content shown to SEND without consent"
+    assert {"C", "G"} <= {w["section"] for w in send["withheld"] if w["agency"] == "health"}
+    given = await _consent(
+        client, child, owner="health", to="send", data_class="health", purpose="ehc_assessment"
+    )
+    shown = await _read_after(client, url, purpose, who.send, given, lambda p: _lines(p, "C"))
+    assert [line["content"] for line in _lines(shown, "C")] == [need["content"]]
+
+    transport = await _ok(
+        client.get(url, params={"purpose": "transport_planning"}, headers=who.transport)
+    )
+    assert _lines(transport, "C") == [], "health content shown to transport without consent"
+    assert _lines(transport, "G") == []
+
+    log = await poll(
+        lambda: client.get(child.log_url, headers=child.family()),
+        lambda r: r.status_code == 200 and any(e["owner_agency"] == "health" for e in r.json()),
+        within=WAIT,
+        what="the shared plan's release of health data in the family's log",
+    )
+    released = [e for e in log.json() if e["owner_agency"] == "health"]
+    assert {(e["recipient_agency"], tuple(e["data_classes"])) for e in released} == {
+        ("send", ("health",))
+    }
+
+    consent_id = given.json()["consent_id"]
+    withdrawn = await client.post(
+        f"{services.consent}/v1/consents/{consent_id}/withdrawal",
+        json={"reason": "We changed our minds."},
+        headers=child.family(),
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    after = await _read_after(
+        client, url, purpose, who.send, withdrawn, lambda p: not _lines(p, "C")
+    )
+    assert _lines(after, "C") == [], "health content shown after the consent was withdrawn"
+
+
+async def _read_after(
+    client: httpx.AsyncClient,
+    url: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    write: httpx.Response,
+    settled: Callable[[dict[str, Any]], object],
+) -> dict[str, Any]:
+    """The plan read after a consent write: at once with the write's Consistency-Token (the
+    read waits for the replica), else (the write answered without one, its publication slow)
+    polled until it reflects the write."""
+    token = write.headers.get("consistency-token")
+    if token is not None:
+        return await _ok(
+            client.get(url, params=params, headers={**headers, "Consistency-Token": token})
+        )
+    answer = await poll(
+        lambda: client.get(url, params=params, headers=headers),
+        lambda r: r.status_code == 200 and bool(settled(r.json())),
+        within=WAIT,
+        what="the consent write at the plans service's replica",
+    )
+    body: dict[str, Any] = answer.json()
+    return body
