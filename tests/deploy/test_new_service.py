@@ -3,8 +3,10 @@
 The test copies the checkout's files (tracked and untracked, not ignored) into a temporary
 git repository, scaffolds `notes` there with the real uv (its cache makes the sync quick),
 runs the new service's own tests, starts `./oneplan dev` (its own nats-server from the wheel),
-records a note over HTTP with a development token and sees the event on that run's JetStream.
-Then `git status` must show only the new service's files, `uv.lock` and the generated files.
+records a note over HTTP with a development token and sees the event on that run's JetStream,
+then records one for a child's shared plan and reads it there at the plans service (which knew
+nothing of the new agency). Then `git status` must show only the new service's files,
+`uv.lock` and the generated files.
 """
 
 from __future__ import annotations
@@ -177,6 +179,7 @@ async def _scaffold_test_and_run(root: Path) -> None:
             )
             assert code == 0, token
             await _record_and_see_the_event(client, expected_port + offset, token, nats_url[1])
+            await _see_the_note_in_the_shared_plan(client, root, offset, expected_port, token)
 
     code, status = await run(root, "git", "status", "--porcelain", "--untracked-files=all")
     assert code == 0, status
@@ -208,3 +211,40 @@ async def _record_and_see_the_event(
         await nc.close()
     assert message.subject.startswith(f"oneplan.notes.note.recorded.{note_id}.")
     assert (message.headers or {}).get("ce-type") == "oneplan.notes.note.recorded"
+
+
+async def _see_the_note_in_the_shared_plan(
+    client: httpx.AsyncClient, root: Path, offset: int, port: int, token: str
+) -> None:
+    """The new agency's note, shared, is in the child's plan at the plans service."""
+    code, send = await run(root, "./oneplan", "token", "--agency", "send", "--role", "caseworker")
+    assert code == 0, send
+    child = await client.post(
+        f"http://127.0.0.1:{8001 + offset}/v1/children",
+        json={"given_name": "Robin", "family_name": "Testnote", "date_of_birth": "2016-02-03"},
+        headers={"Authorization": f"Bearer {send.strip().splitlines()[-1]}"},
+    )
+    assert child.status_code == 201, child.text
+    child_id = child.json()["child_id"]
+    note = {"child_id": child_id, "text": "Calmer after the quiet room.", "plan_section": "K"}
+    headers = {"Authorization": f"Bearer {token.strip().splitlines()[-1]}"}
+    created = await client.post(
+        f"http://127.0.0.1:{port + offset}/v1/notes", json=note, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    code, family = await run(
+        root, "./oneplan", "token", "--agency", "family", "--role", "parent", "--child", child_id
+    )
+    assert code == 0, family
+    url = f"http://127.0.0.1:{8003 + offset}/v1/children/{child_id}/plan"
+    family_headers = {"Authorization": f"Bearer {family.strip().splitlines()[-1]}"}
+    async with asyncio.timeout(20):
+        while True:
+            plan = await client.get(url, headers=family_headers)
+            lines = plan.json()["sections"][-1]["lines"] if plan.status_code == 200 else []
+            if lines:
+                break
+            await asyncio.sleep(0.2)
+    [line] = lines
+    assert (line["title"], line["content"]) == ("Note from notes", note["text"])
+    assert line["provenance"]["agency"] == "notes"
