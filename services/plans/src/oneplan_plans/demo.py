@@ -5,9 +5,10 @@ request goes all the way to a final plan issued in week 17 (health advice asked 
 received, an educational psychologist's report reused with everyone's agreement, a draft,
 the family's comments naming the school); Leo's assessment is in week 14 with social care's
 advice overdue (it shows on the worklist); Jordan asked himself and was declined, with his
-appeal deadline. Leaves `ctx.scenario["assessments"]` (`{"maya": id, "leo": id, "jordan":
-id}`) and `ctx.scenario["plans"]` (`{"maya": plan_id}`). All data is synthetic; the dates
-count back from today, so every step is in the past.
+appeal deadline. Maya's lead professional is named (the shared plan's team). Leaves
+`ctx.scenario["assessments"]` (`{"maya": id, "leo": id, "jordan": id}`) and
+`ctx.scenario["plans"]` (`{"maya": plan_id}`). All data is synthetic; the dates count back
+from today, so every step is in the past.
 
 A second run finds each child's assessment and adds nothing.
 """
@@ -206,3 +207,26 @@ async def run(ctx: DemoContext) -> None:
             assessments[key] = earlier
             continue
         assessments[key] = await step(journey, child, today)
+    await _lead_professional(journey, _child(ctx, "maya"), today)
+
+
+async def _lead_professional(journey: _Journey, child: dict[str, Any], today: date) -> None:
+    """Maya's family learns whom to call: the SEND caseworker coordinates her plan. The
+    shared plan (every agency's lines, as each reader may see them) is then at
+    `/v1/children/<id>/plan` and, printable, `/plan.html`."""
+    url = f"{journey.url}/v1/children/{child['child_id']}/lead-professional"
+    body = {
+        "name": "Jo Example",
+        "role": "SEND caseworker",
+        "agency": "send",
+        "contact": "send-team@example.invalid",
+        "named_on": today.isoformat(),
+    }
+    named = await journey.ctx.client.put(url, json=body, headers=journey.staff)
+    if named.status_code == 409:
+        journey.ctx.progress("Maya: lead professional already named by an earlier run")
+    else:
+        named.raise_for_status()
+        journey.ctx.progress("Maya: Jo Example (SEND caseworker) named as lead professional")
+    plan = f"{journey.url}/v1/children/{child['child_id']}/plan.html"
+    journey.ctx.progress(f"Maya's shared plan, printable, for her family: {plan}")

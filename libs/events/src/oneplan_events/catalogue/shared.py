@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import ClassVar, Literal, NamedTuple, TypeVar
+from typing import ClassVar, Final, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from oneplan_events.catalogue._base import GENERIC_FAMILIES, Catalogue, Event
 from oneplan_events.vocabulary import DataClass, PlanSection
@@ -51,9 +51,26 @@ class _Contribution(Event):
     author_contact: str | None = Field(default=None, min_length=1, max_length=255)
 
 
+_EXAMPLE: Final = {
+    "contribution_id": "5b0d6a3e-1c2f-4f7e-9a57-0d2f3b1c4e10",
+    "child_id": "0b6f3c1e-8d55-4a57-9d55-1f3f7b1f0c11",
+    "section": "C",
+    "data_class": "health",
+    "author": "Dr Ada Example",
+    "agency": "health",
+    "author_role": "Community paediatrician",
+    "author_contact": "paediatrics@example.invalid",
+    "title": "Speech and language needs",
+    "content": "Speech sound disorder; understands more than she can say.",
+    "outcomes": ["8d3c2f4a-6b1e-4c5d-9e7f-1a2b3c4d5e6f"],
+    "effective_on": "2026-05-04",
+}
+
+
 class ContributionSubmitted(_Contribution):
     """An agency added a contribution to a section of the child's plan."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
     type_pattern: ClassVar[str] = "oneplan.*.contribution.submitted"
 
     title: str = Field(min_length=1)
@@ -64,8 +81,12 @@ class ContributionSubmitted(_Contribution):
 
 
 class ContributionRevised(_Contribution):
-    """An agency replaced the content of its earlier contribution."""
+    """An agency replaced the content of its earlier contribution (only its author's agency
+    may; a withdrawn one is not revised)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**_EXAMPLE, "content": "Now says short sentences."}]}
+    )
     type_pattern: ClassVar[str] = "oneplan.*.contribution.revised"
 
     title: str = Field(min_length=1)
@@ -78,6 +99,17 @@ class ContributionRevised(_Contribution):
 class ContributionWithdrawn(_Contribution):
     """An agency withdrew its contribution; it no longer appears in the plan."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **{k: _EXAMPLE[k] for k in ("contribution_id", "child_id", "section")},
+                    **{k: _EXAMPLE[k] for k in ("data_class", "author", "agency")},
+                    "reason": "superseded by the annual review's advice",
+                }
+            ]
+        }
+    )
     type_pattern: ClassVar[str] = "oneplan.*.contribution.withdrawn"
 
     reason: str | None = None
