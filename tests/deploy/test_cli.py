@@ -222,3 +222,19 @@ def test_serve_names_the_installed_services_when_asked_for_another(
     error = capsys.readouterr().err
     assert "no service 'nosuchservice' is installed" in error
     assert "children" in error
+
+
+def test_a_rebuild_of_a_service_without_read_models_is_a_usage_error(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("rebuild", "children") == (2, "")
+    assert "children has no read model None to rebuild (it has: none)" in capsys.readouterr().err
+    assert run("rebuild", "plans", "nosuchmodel")[0] == 2
+    assert "(it has: shared_plan)" in capsys.readouterr().err
+
+
+def test_a_rebuild_migrates_reads_the_streams_and_reports(checkout: Path, nats_url: str) -> None:
+    code, out = run("rebuild", "plans", "shared_plan", "--nats-url", nats_url)
+    assert code == 0, out
+    assert "plans: shared_plan rebuilt from" in out
+    assert "unapplicable (parked by the live consumer)" in out

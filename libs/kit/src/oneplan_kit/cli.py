@@ -254,6 +254,10 @@ async def _rebuild_service(
                 f"applied, {report.passed} passed over, {report.skipped} unapplicable "
                 "(parked by the live consumer)\n"
             )
+            if report.missing:
+                out.write(
+                    f"{service}: not created yet, so nothing read: {', '.join(report.missing)}\n"
+                )
 
 
 class _ProgressBar:

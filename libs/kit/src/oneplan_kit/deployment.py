@@ -27,6 +27,7 @@ from oneplan_events.discovery import STREAM_CREATED_ADVISORY
 from oneplan_events.streams import DEFAULT_PARTITIONS
 from oneplan_kit._compose import docker_compose, env_example
 from oneplan_kit.nats import inbox_prefix_for
+from oneplan_kit.rebuild import rebuild_consumer, rebuild_filter
 from oneplan_kit.service import ServiceDefinition, Subscription
 
 __all__ = [
@@ -165,6 +166,19 @@ def permissions_of(
             allow(*(f"{_JS_API}.CONSUMER.MSG.NEXT.{stream}.{d}" for d in read.durables))
             allow(*(f"{_JS_API}.CONSUMER.UNPIN.{stream}.{d}" for d in read.durables))
             allow(*(f"$JS.ACK.{stream}.{d}.>" for d in read.durables))
+    for model in definition.read_models:
+        # `oneplan rebuild`: one named consumer per stream read, without acks, deleted after.
+        for subscription in model.subscriptions:
+            for read in stream_reads(definition, subscription, services):
+                name = rebuild_consumer(definition.name, model, read.stream)
+                stream = read.stream
+                allow(
+                    f"{_JS_API}.STREAM.INFO.{stream}",
+                    f"{_JS_API}.CONSUMER.CREATE.{stream}.{name}.{rebuild_filter(subscription)}",
+                    f"{_JS_API}.CONSUMER.INFO.{stream}.{name}",
+                    f"{_JS_API}.CONSUMER.MSG.NEXT.{stream}.{name}",
+                    f"{_JS_API}.CONSUMER.DELETE.{stream}.{name}",
+                )
     if definition.uses_consent_replica:
         # An ordered consumer: nats-py creates it without a name (CONSUMER.CREATE.<stream>),
         # and answers the server's flow-control requests on $JS.FC.<stream>.>.

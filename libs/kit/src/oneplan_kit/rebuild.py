@@ -25,6 +25,7 @@ from typing import Any, Final
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
+from nats.js.errors import NotFoundError
 from sqlalchemy import delete, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,7 +36,14 @@ from oneplan_events.envelope import Envelope
 from oneplan_events.reactions import Unapplicable
 from oneplan_events.uow import UnitOfWork
 
-__all__ = ["ReadModel", "RebuildProgress", "RebuildReport", "rebuild_read_model"]
+__all__ = [
+    "ReadModel",
+    "RebuildProgress",
+    "RebuildReport",
+    "rebuild_consumer",
+    "rebuild_filter",
+    "rebuild_read_model",
+]
 
 _PAGE: Final = 500
 
@@ -57,6 +65,7 @@ class RebuildReport:
     passed: int = 0
     skipped: int = 0
     streams: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -92,7 +101,7 @@ async def rebuild_read_model(
             max_deliver=1,
             backoff=(0,),
         )
-        subject = f"oneplan.*.{subscription.types}.>" if subscription.types else None
+        subject = rebuild_filter(subscription)
         for stream in await _streams_of(nc, subscription, subject):
             read = await _replay_stream(
                 js, service, model, stream, subject, applier, report, progress
@@ -102,10 +111,22 @@ async def rebuild_read_model(
     return report
 
 
-async def _streams_of(nc: Client, subscription: Any, subject: str | None) -> list[str]:
+def rebuild_filter(subscription: Any) -> str:
+    """The subjects a rebuild reads for ``subscription`` (the deployment grants its consumer
+    on exactly these: ``oneplan_kit.deployment``)."""
+    if subscription.types:
+        return f"oneplan.*.{subscription.types}.>"
+    return f"oneplan.{subscription.reads}.>"
+
+
+def rebuild_consumer(service: str, model: ReadModel, stream: str) -> str:
+    """The name of the rebuild's consumer on ``stream`` (under the service's prefix)."""
+    return f"{service}_rebuild_{model.name}_{stream.lower()}"
+
+
+async def _streams_of(nc: Client, subscription: Any, subject: str) -> list[str]:
     if subscription.stream is not None:
         return [subscription.stream]
-    assert subject is not None
     return sorted(await stream_names(nc, subject))
 
 
@@ -114,18 +135,22 @@ async def _replay_stream(
     service: str,
     model: ReadModel,
     stream: str,
-    subject: str | None,
+    subject: str,
     applier: Applier,
     report: RebuildReport,
     progress: RebuildProgress | None,
 ) -> int:
-    info = await js.stream_info(stream)
+    try:
+        info = await js.stream_info(stream)
+    except NotFoundError:
+        report.missing.append(stream)  # its service has not created it yet: nothing to read
+        return 0
     last = info.state.last_seq
     if info.state.messages == 0:
         return 0
     # A named consumer under the service's prefix (what its NATS user may create), without
     # acknowledgements, removed when done and by the server if the rebuild dies.
-    name = f"{service}_rebuild_{model.name}_{stream.lower()}"
+    name = rebuild_consumer(service, model, stream)
     config = api.ConsumerConfig(
         name=name,
         ack_policy=api.AckPolicy.NONE,
@@ -137,7 +162,7 @@ async def _replay_stream(
     )
     with contextlib.suppress(Exception):
         await js.delete_consumer(stream, name)
-    sub = await js.pull_subscribe(subject or ">", durable=name, stream=stream, config=config)
+    sub = await js.pull_subscribe(subject, durable=name, stream=stream, config=config)
     read = 0
     try:
         if (await sub.consumer_info()).num_pending == 0:
