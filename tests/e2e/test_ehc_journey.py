@@ -456,6 +456,10 @@ async def _shared_plan(
     assert need["content"] == "Speech sound disorder; understands more than says."
     assert need["provenance"]["agency"] == "health"
     assert _lines(family.json(), "B")  # the issued plan's own sections
+    words = {line["title"]: line["content"] for line in _lines(family.json(), "A")}
+    assert words["What I said about my EHC needs assessment"] == (
+        "I want help with talking in class."
+    )
     assert any(step["agency"] == "transport" for step in family.json()["timeline"])
 
     purpose = {"purpose": "ehc_assessment"}

@@ -323,8 +323,34 @@ def _step(event: Event, delivery: Delivery, label: str | None = None) -> Journey
     )
 
 
+@plans_journey.handles(AssessmentRequested)
+async def when_assessment_requested_keep_the_childs_words(
+    event: AssessmentRequested, delivery: Delivery
+) -> None:
+    """The request is a step of the journey; what the child said about it, in their words
+    and with who helped them say it, is a line of section A."""
+    source = _source(delivery)
+    await store.put_step(delivery.session, _step(event, delivery), event.child_id, source)
+    if not event.child_views:
+        return
+    helped = f", helped by {event.views_helped_by}" if event.views_helped_by else ""
+    write = LineWrite(
+        item_id=uuid5(event.assessment_id, "child_views"),
+        child_id=event.child_id,
+        section=PlanSection.A,
+        service="plans",
+        agency="send",
+        data_class=DataClass.EDUCATION.value,
+        author=f"the child or young person{helped}",
+        title="What I said about my EHC needs assessment",
+        content=event.child_views,
+        author_role="child",
+        effective_on=event.received_on,
+    )
+    await store.put_line(delivery.session, write, source)
+
+
 @plans_journey.handles(
-    AssessmentRequested,
     AssessmentAgreed,
     AssessmentDeclined,
     AdviceReused,
