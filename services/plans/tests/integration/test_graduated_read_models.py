@@ -22,13 +22,13 @@ from oneplan_kit.db import create_engine, create_sessionmaker
 from oneplan_kit.migrations import upgrade
 from oneplan_plans.adapters import support_repository as repository
 from oneplan_plans.adapters.repository import ASSESSMENTS
+from oneplan_plans.adapters.support_repository import SUPPORT_PLANS
 from oneplan_plans.adapters.support_tables import (
     MatrixVersionRow,
     ProvisionGapRow,
     SupportPlanRow,
     TrackedOutcomeRow,
 )
-from oneplan_plans.adapters.support_repository import SUPPORT_PLANS
 from oneplan_plans.bootstrap import SERVICE
 from oneplan_plans.config import load_directory, load_plan_types
 from oneplan_plans.domain.errors import RulesBroken
@@ -140,9 +140,11 @@ async def test_a_plans_gaps_are_projected_for_its_setting_and_follow_each_change
     async with work(sessions) as uow:
         assert await repository.gaps_of_setting(uow.session, URN) == []
         row = await uow.session.get(SupportPlanRow, plan_id)
-        assert row is not None and (row.setting_urn, row.cycles, row.is_open) == (URN, 1, True)
+        assert row is not None
+        assert (row.setting_urn, row.cycles, row.is_open) == (URN, 1, True)
         owner = await repository.outcome_owner(uow.session, outcome)
-        assert owner is not None and owner.plan_id == plan_id
+        assert owner is not None
+        assert owner.plan_id == plan_id
         delivery = RecordDelivery(line, date(2026, 2, 2), False, "senco-1", "school", "TA absent")
         await uow.execute(SUPPORT_PLANS, plan_id, delivery)
         await uow.commit()
@@ -158,7 +160,8 @@ async def test_a_plans_gaps_are_projected_for_its_setting_and_follow_each_change
     async with work(sessions) as uow:
         assert await count(uow.session, ProvisionGapRow) == 0
         row = await uow.session.get(SupportPlanRow, plan_id)
-        assert row is not None and not row.is_open
+        assert row is not None
+        assert not row.is_open
 
 
 async def test_a_review_requesting_an_assessment_records_both_in_one_transaction(
@@ -168,7 +171,7 @@ async def test_a_review_requesting_an_assessment_records_both_in_one_transaction
     plan_id, outcome, _ = await plan_with_cycle(sessions)
     async with work(sessions) as uow:
         before = await count(uow.session, outbox)
-        reviewed, requested = await handlers.review_cycle(
+        _reviewed, requested = await handlers.review_cycle(
             uow,
             plan_id,
             reviewed_on=date(2026, 3, 30),
@@ -180,16 +183,20 @@ async def test_a_review_requesting_an_assessment_records_both_in_one_transaction
             expected_version=None,
         )
         await uow.commit()
-    assert requested is not None and requested.state is not None
+    assert requested is not None
+    assert requested.state is not None
     assessment_id = requested.state.assessment_id
     async with work(sessions) as uow:
         state, _ = await uow.load(ASSESSMENTS, assessment_id)
-        assert state is not None and state.sen_support is not None
+        assert state is not None
+        assert state.sen_support is not None
         assert state.sen_support.support_plan_id == plan_id
         assert state.child_views == "I like comics."
-        assert state.requested_by == "school" and state.received_on == date(2026, 3, 30)
+        assert state.requested_by == "school"
+        assert state.received_on == date(2026, 3, 30)
         row = await uow.session.get(SupportPlanRow, plan_id)
-        assert row is not None and row.ehc_assessment_id == assessment_id
+        assert row is not None
+        assert row.ehc_assessment_id == assessment_id
         # progress, reviewed, the revised outcome contribution, and the request
         assert await count(uow.session, outbox) == before + 4
 
@@ -199,7 +206,7 @@ async def test_refused_commands_write_nothing(
 ) -> None:
     await matrix_published(sessions)
     plan_id, _, _ = await plan_with_cycle(sessions)
-    other_plan, other_outcome, _ = await plan_with_cycle(sessions, child=uuid4())
+    _other_plan, other_outcome, _ = await plan_with_cycle(sessions, child=uuid4())
     async with work(sessions) as uow:
         events_before = await count(uow.session, event_store)
         gaps_before = await count(uow.session, ProvisionGapRow)

@@ -189,7 +189,7 @@ def test_a_csv_matrix_loads_and_its_faults_are_named_by_line() -> None:
     assert "line 3, tier" in str(error.value)
     with pytest.raises(RulesBroken, match="the header lacks tier"):
         parse_matrix_csv("entry_id,area,description,typical_provider,frequency\n")
-    with pytest.raises(RulesBroken, match="not YAML|list of entries"):
+    with pytest.raises(RulesBroken, match=r"not YAML|list of entries"):
         parse_matrix_yaml("entries: 3")
 
 
@@ -263,7 +263,8 @@ def test_a_cycle_is_judged_by_the_matrix_in_force_on_its_date_not_today() -> Non
     reclassified = [entry("CL-U1", Tier.UNIVERSAL), entry("CL-T1", Tier.UNIVERSAL)]
     matrix = published(V1, (date(2026, 10, 1), reclassified))
     plan = started(matrix)
-    assert plan.current is not None and plan.current.matrix_version == 1
+    assert plan.current is not None
+    assert plan.current.matrix_version == 1
     assert kinds(plan, matrix) == []
     later = datetime(2026, 10, 5, 10, tzinfo=UTC)
     _, reviewed = run(plan, review(on=date(2026, 10, 2)), later)
@@ -322,9 +323,11 @@ def test_stepping_down_closes_the_plan_and_a_closed_plan_takes_no_review() -> No
     plan = started(published(V1))
     events, closed = run(plan, review(ReviewDecision.STEP_DOWN))
     assert isinstance(events[2], SupportPlanClosed)
-    assert not closed.open and closed.close_reason is CloseReason.STEPPED_DOWN
+    assert not closed.open
+    assert closed.close_reason is CloseReason.STEPPED_DOWN
     withdrawn = [e for e in events if isinstance(e, ContributionWithdrawn)]
-    assert len(withdrawn) == 3 and all("closed" in (e.reason or "") for e in withdrawn)
+    assert len(withdrawn) == 3
+    assert all("closed" in (e.reason or "") for e in withdrawn)
     with pytest.raises(StepOutOfOrder, match="needs an open plan"):
         run(closed, review())
     with pytest.raises(StepOutOfOrder, match="needs an open plan"):
@@ -399,7 +402,8 @@ def test_the_history_an_assessment_request_carries() -> None:
     _, plan = run(plan, RecordDelivery(LINE, date(2026, 2, 2), True, "senco-1", "school"))
     _, plan = run(plan, review(ReviewDecision.REQUEST_EHC_ASSESSMENT))
     told = history(plan)
-    assert told.support_plan_id == PLAN_ID and told.setting == SCHOOL
+    assert told.support_plan_id == PLAN_ID
+    assert told.setting == SCHOOL
     [first] = told.cycles
     assert first.decision is ReviewDecision.REQUEST_EHC_ASSESSMENT
     assert first.child_views == "I want to read comics."
@@ -444,7 +448,8 @@ def test_progress_on_an_outcome_of_another_plan_is_refused() -> None:
         ),
         NOW,
     )
-    assert isinstance(progress, OutcomeProgressRecorded) and progress.plan_type == "ehc_plan"
+    assert isinstance(progress, OutcomeProgressRecorded)
+    assert progress.plan_type == "ehc_plan"
     with pytest.raises(NotRecorded):
         ehc_outcomes.decide(None, RecordEhcProgress((), date(2026, 8, 1), "cw-1"), NOW)
 

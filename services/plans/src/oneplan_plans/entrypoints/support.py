@@ -41,6 +41,7 @@ from oneplan_plans.domain.provision_checks import check_plan
 from oneplan_plans.domain.provision_matrix import parse_matrix_csv, parse_matrix_yaml
 from oneplan_plans.domain.support_commands import CloseSupportPlan, RecordDelivery
 from oneplan_plans.domain.support_plan import SupportPlan
+from oneplan_plans.entrypoints import support_examples as examples
 from oneplan_plans.entrypoints.common import OptionalIfMatch
 from oneplan_plans.entrypoints.schemas import Withheld
 from oneplan_plans.entrypoints.support_schemas import (
@@ -51,6 +52,7 @@ from oneplan_plans.entrypoints.support_schemas import (
     EhcOutcomesOut,
     EhcProgressIn,
     LineBody,
+    MatrixImportIn,
     MatrixOut,
     MatrixVersionIn,
     MatrixVersionOut,
@@ -61,7 +63,7 @@ from oneplan_plans.entrypoints.support_schemas import (
     SupportPlanOut,
     SupportReviewIn,
 )
-from oneplan_plans.events import DATA_CLASS, Urn
+from oneplan_plans.events import DATA_CLASS, MatrixEntry, Urn
 from oneplan_plans.service_layer import support_handlers as handlers
 
 __all__ = ["router"]
@@ -115,26 +117,13 @@ async def read_matrix(
     return MatrixOut.of(await handlers.matrix(uow), as_of or today)
 
 
-@router.post(
-    "/provision-matrix/versions",
-    status_code=201,
-    summary="Publish a version of the SEND Provision Matrix",
-    response_model=MatrixVersionOut,
-)
-async def publish_matrix(
-    body: MatrixVersionIn, caller: SendManager, version: OptionalIfMatch, cmd: CommandDep
+async def _publish(
+    cmd: CommandDep,
+    body: MatrixVersionIn | MatrixImportIn,
+    entries: tuple[MatrixEntry, ...],
+    caller: Principal,
+    version: int | None,
 ) -> Response:
-    """The entries as JSON, or a CSV or YAML text (`data/provision_matrix.yaml` is the demo's).
-    The first version may be in force from any day; a later one from a day after today and
-    after the latest version's (cycles already recorded keep the version they were judged by).
-    `If-Match` is the matrix record's version."""
-    if body.entries is not None:
-        entries = tuple(body.entries)
-    elif body.csv is not None:
-        entries = parse_matrix_csv(body.csv)
-    else:
-        assert body.yaml is not None
-        entries = parse_matrix_yaml(body.yaml)
     outcome = await handlers.publish_matrix(
         cmd.uow,
         effective_from=body.effective_from,
@@ -150,6 +139,43 @@ async def publish_matrix(
         version=outcome.version,
         location=f"/v1/provision-matrix?as_of={published.effective_from.isoformat()}",
     )
+
+
+@router.post(
+    "/provision-matrix/versions",
+    status_code=201,
+    summary="Publish a version of the SEND Provision Matrix",
+    response_model=MatrixVersionOut,
+)
+async def publish_matrix(
+    body: Annotated[MatrixVersionIn, Body(openapi_examples=examples.MATRIX_VERSION)],
+    caller: SendManager,
+    version: OptionalIfMatch,
+    cmd: CommandDep,
+) -> Response:
+    """The first version may be in force from any day; a later one from a day after today
+    and after the latest version's (cycles already recorded keep the version they were judged
+    by). Entry ids are unique within a version. `If-Match` is the matrix record's version.
+    Publishes `oneplan.plans.provision_matrix.version_published`."""
+    return await _publish(cmd, body, tuple(body.entries), caller, version)
+
+
+@router.post(
+    "/provision-matrix/imports",
+    status_code=201,
+    summary="Publish a version of the SEND Provision Matrix from CSV or YAML",
+    response_model=MatrixVersionOut,
+)
+async def import_matrix(
+    body: Annotated[MatrixImportIn, Body(openapi_examples=examples.MATRIX_IMPORT)],
+    caller: SendManager,
+    version: OptionalIfMatch,
+    cmd: CommandDep,
+) -> Response:
+    """As `POST /v1/provision-matrix/versions`, the entries read from `text`
+    (`data/provision_matrix.yaml` is the demo's); a row at fault is named by its line."""
+    parse = parse_matrix_csv if body.format == "csv" else parse_matrix_yaml
+    return await _publish(cmd, body, parse(body.text, "text"), caller, version)
 
 
 # -- SEN support plans ---------------------------------------------------------------------
@@ -174,7 +200,11 @@ async def _respond(
     summary="Open a SEN support plan for a child",
     response_model=SupportPlanOut,
 )
-async def open_support_plan(body: SupportPlanIn, caller: Practitioner, cmd: CommandDep) -> Response:
+async def open_support_plan(
+    body: Annotated[SupportPlanIn, Body(openapi_examples=examples.SUPPORT_PLAN)],
+    caller: Practitioner,
+    cmd: CommandDep,
+) -> Response:
     """By a practitioner of an agency the plan type names (schools and settings), for a
     setting of the settings directory. Publishes `oneplan.plans.support_plan.opened`."""
     types = _settings(cmd.runtime.settings).plan_types()
@@ -218,7 +248,7 @@ async def read_support_plan(plan_id: UUID, caller: SettingOrSendStaff, uow: Read
 )
 async def start_cycle(
     plan_id: UUID,
-    body: Annotated[CycleIn, Body()],
+    body: Annotated[CycleIn, Body(openapi_examples=examples.CYCLE)],
     caller: SettingOrSendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -256,7 +286,7 @@ async def start_cycle(
 )
 async def plan_provision(
     plan_id: UUID,
-    body: LineBody,
+    body: Annotated[LineBody, Body(openapi_examples=examples.LINE)],
     caller: SettingOrSendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -276,7 +306,7 @@ async def plan_provision(
 async def record_delivery(
     plan_id: UUID,
     line_id: UUID,
-    body: DeliveryIn,
+    body: Annotated[DeliveryIn, Body(openapi_examples=examples.DELIVERY)],
     caller: SettingOrSendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -298,7 +328,7 @@ async def record_delivery(
 )
 async def review_cycle(
     plan_id: UUID,
-    body: SupportReviewIn,
+    body: Annotated[SupportReviewIn, Body(openapi_examples=examples.SUPPORT_REVIEW)],
     caller: SettingOrSendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -342,7 +372,7 @@ async def review_cycle(
 )
 async def close_support_plan(
     plan_id: UUID,
-    body: CloseIn,
+    body: Annotated[CloseIn, Body(openapi_examples=examples.CLOSE)],
     caller: SettingOrSendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -416,7 +446,7 @@ async def provision_gaps(
 )
 async def record_ehc_outcomes(
     plan_id: UUID,
-    body: EhcOutcomesIn,
+    body: Annotated[EhcOutcomesIn, Body(openapi_examples=examples.EHC_OUTCOMES)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,
@@ -448,7 +478,7 @@ async def record_ehc_outcomes(
 )
 async def record_ehc_progress(
     plan_id: UUID,
-    body: EhcProgressIn,
+    body: Annotated[EhcProgressIn, Body(openapi_examples=examples.EHC_PROGRESS)],
     caller: SendStaff,
     version: OptionalIfMatch,
     cmd: CommandDep,

@@ -4,12 +4,19 @@ these)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from oneplan_events.types import BoundedDate, LongText, Name, NotFutureDate, ShortText
+from oneplan_events.types import (
+    BoundedDate,
+    LongText,
+    Name,
+    NotFutureDate,
+    PlainText,
+    ShortText,
+)
 from oneplan_plans.adapters.support_tables import ProvisionGapRow
 from oneplan_plans.domain.ehc_outcomes import EhcOutcomes
 from oneplan_plans.domain.plan_types import PlanType
@@ -43,6 +50,7 @@ __all__ = [
     "EhcProgressIn",
     "GapOut",
     "LineBody",
+    "MatrixImportIn",
     "MatrixOut",
     "MatrixVersionIn",
     "MatrixVersionOut",
@@ -54,7 +62,7 @@ __all__ = [
     "SupportReviewIn",
 ]
 
-MatrixText = Annotated[str, Field(min_length=1, max_length=200_000)]
+MatrixText = Annotated[str, PlainText(max_length=200_000)]
 Items = Field(min_length=1, max_length=30)
 
 
@@ -66,28 +74,27 @@ class _In(BaseModel):
 
 
 class MatrixVersionIn(_In):
-    """A version of the SEND Provision Matrix: the entries as JSON, or a CSV or YAML text."""
+    """A version of the SEND Provision Matrix, its entries as JSON."""
 
     effective_from: BoundedDate = Field(
         description="In force from this day (a later version: after today)."
     )
     title: ShortText
-    entries: list[MatrixEntry] | None = Field(default=None, min_length=1, max_length=1000)
-    csv: MatrixText | None = Field(
-        default=None,
-        description="A CSV with the header entry_id,area,tier,description,typical_provider,"
-        "frequency.",
-    )
-    yaml: MatrixText | None = Field(
-        default=None, description="A YAML list of entries (or a mapping with `entries`)."
-    )
+    entries: list[MatrixEntry] = Field(min_length=1, max_length=1000)
 
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        given = [name for name in ("entries", "csv", "yaml") if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError("give the entries one way: exactly one of entries, csv or yaml")
-        return self
+
+class MatrixImportIn(_In):
+    """A version of the SEND Provision Matrix from a CSV or YAML text."""
+
+    effective_from: BoundedDate = Field(
+        description="In force from this day (a later version: after today)."
+    )
+    title: ShortText
+    format: Literal["csv", "yaml"] = Field(
+        description="`csv`: a header entry_id,area,tier,description,typical_provider,frequency "
+        "then a row per entry; `yaml`: a list of entries, or a mapping with `entries`."
+    )
+    text: MatrixText
 
 
 class SupportPlanIn(_In):
