@@ -178,6 +178,8 @@ def test_the_shipped_matrix_covers_every_area_and_tier() -> None:
     text = files("oneplan_plans").joinpath("data/provision_matrix.yaml").read_text()
     entries = parse_matrix_yaml(text)
     assert {(e.area, e.tier) for e in entries} == {(a, t) for a in AreaOfNeed for t in Tier}
+    by_id = {e.entry_id: e for e in entries}
+    assert by_id["CL-S2"].frequency == "Once, with a follow-up"
 
 
 def test_a_csv_matrix_loads_and_its_faults_are_named_by_line() -> None:
@@ -191,6 +193,12 @@ def test_a_csv_matrix_loads_and_its_faults_are_named_by_line() -> None:
         parse_matrix_csv("entry_id,area,description,typical_provider,frequency\n")
     with pytest.raises(RulesBroken, match=r"not YAML|list of entries"):
         parse_matrix_yaml("entries: 3")
+    comma = (
+        "- {entry_id: A, area: cognition_and_learning, tier: universal, description: x,"
+        " typical_provider: y, frequency: Once, with a follow-up}"
+    )
+    with pytest.raises(RulesBroken, match="unknown keys: with a follow-up"):
+        parse_matrix_yaml(comma)
 
 
 # -- the provision checks ------------------------------------------------------------------

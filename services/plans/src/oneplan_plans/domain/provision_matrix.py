@@ -210,6 +210,12 @@ def parse_matrix_yaml(text: str, field: str = "yaml") -> tuple[MatrixEntry, ...]
     for index, item in enumerate(loaded, start=1):
         if not isinstance(item, Mapping):
             raise RulesBroken([Broken(field, f"entry {index} is not a mapping")])
+        unknown = sorted(str(k) for k in item if k not in CSV_COLUMNS)
+        if unknown:
+            # A comma in a flow mapping splits a value into a key: say so rather than drop it.
+            raise RulesBroken(
+                [Broken(field, f"entry {index} has unknown keys: {', '.join(unknown)}")]
+            )
         rows.append((f"entry {index}", {k: _text(v) for k, v in item.items()}))
     return _entries(rows, field)
 
