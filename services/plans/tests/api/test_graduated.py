@@ -12,6 +12,7 @@ from uuid import UUID, uuid4, uuid5
 from sqlalchemy import func, select
 
 from oneplan_events.schema import event_store
+from oneplan_plans.entrypoints.support_schemas import ProvisionGapsOut
 
 from ..conftest import Service
 
@@ -117,6 +118,7 @@ async def test_a_school_runs_two_cycles_and_the_assessment_carries_the_history(
     )
     assert gaps.status_code == 200, gaps.text
     assert gaps.json()["children"] == 1
+    ProvisionGapsOut.model_validate(gaps.json())  # the joined JSON is the documented shape
     assert gaps.json()["plans"][0]["gaps"][0]["subject_id"] == str(line)
 
     review = {

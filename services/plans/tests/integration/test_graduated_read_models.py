@@ -5,6 +5,7 @@ refusals that write nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -138,7 +139,7 @@ async def test_a_plans_gaps_are_projected_for_its_setting_and_follow_each_change
     await matrix_published(sessions)
     plan_id, outcome, line = await plan_with_cycle(sessions)
     async with work(sessions) as uow:
-        assert await repository.gaps_of_setting(uow.session, URN) == []
+        assert (await repository.gaps_of_setting(uow.session, URN)).documents == []
         row = await uow.session.get(SupportPlanRow, plan_id)
         assert row is not None
         assert (row.setting_urn, row.cycles, row.is_open) == (URN, 1, True)
@@ -149,11 +150,14 @@ async def test_a_plans_gaps_are_projected_for_its_setting_and_follow_each_change
         await uow.execute(SUPPORT_PLANS, plan_id, delivery)
         await uow.commit()
     async with work(sessions) as uow:
-        gaps = await repository.gaps_of_setting(uow.session, URN)
-        assert [(g.plan_id, g.kind, g.subject_id) for g in gaps] == [
-            (plan_id, "provision_not_delivered", line)
+        found = await repository.gaps_of_setting(uow.session, URN)
+        assert (found.plans, found.children, found.gaps) == (1, 1, 1)
+        [item] = [json.loads(document) for document in found.documents]
+        assert item["plan_id"] == str(plan_id)
+        assert [(g["kind"], g["subject_id"]) for g in item["gaps"]] == [
+            ("provision_not_delivered", str(line))
         ]
-        assert await repository.gaps_of_setting(uow.session, "100002") == []
+        assert (await repository.gaps_of_setting(uow.session, "100002")).documents == []
         close = CloseSupportPlan(date(2026, 3, 1), CloseReason.LEFT_SETTING, "senco-1", "school")
         await uow.execute(SUPPORT_PLANS, plan_id, close)
         await uow.commit()

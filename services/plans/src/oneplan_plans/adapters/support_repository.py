@@ -8,7 +8,9 @@ their findings in `provision_gaps`, so `GET /v1/provision-gaps` is one indexed q
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import delete, select
@@ -25,7 +27,7 @@ from oneplan_plans.adapters.support_tables import (
 from oneplan_plans.domain.ehc_outcomes import EHC_OUTCOMES as EHC_OUTCOMES_DECIDER
 from oneplan_plans.domain.ehc_outcomes import EhcOutcomes
 from oneplan_plans.domain.plan_types import EHC_PLAN
-from oneplan_plans.domain.provision_checks import check_cycle
+from oneplan_plans.domain.provision_checks import Gap, check_cycle
 from oneplan_plans.domain.provision_matrix import (
     MATRIX,
     Matrix,
@@ -40,6 +42,7 @@ __all__ = [
     "EHC_OUTCOMES",
     "PROVISION_MATRIX",
     "SUPPORT_PLANS",
+    "SettingGaps",
     "gaps_of_setting",
     "matrix_of",
     "outcome_owner",
@@ -48,6 +51,7 @@ __all__ = [
     "project_support_plan",
     "published_matrix",
     "support_plans_of_child",
+    "worklist_item",
 ]
 
 
@@ -128,22 +132,41 @@ async def project_support_plan(
     await session.execute(delete(ProvisionGapRow).where(ProvisionGapRow.plan_id == plan.plan_id))
     if current is not None and plan.open:
         gaps = check_cycle(current, await published_matrix(session))
-        session.add_all(
-            ProvisionGapRow(
-                plan_id=plan.plan_id,
-                gap_key=f"{gap.kind.value}:{gap.subject_id}",
-                setting_urn=plan.setting.urn,
-                child_id=plan.child_id,
-                cycle=gap.cycle,
-                kind=gap.kind.value,
-                subject_id=gap.subject_id,
-                detail=gap.detail,
-                matrix_version=gap.matrix_version,
-                position=position,
+        if gaps:
+            session.add(
+                ProvisionGapRow(
+                    plan_id=plan.plan_id,
+                    setting_urn=plan.setting.urn,
+                    child_id=plan.child_id,
+                    cycle=current.number,
+                    gaps=len(gaps),
+                    kinds=",".join(sorted({gap.kind.value for gap in gaps})),
+                    document=worklist_item(plan, current.number, gaps),
+                )
             )
-            for position, gap in enumerate(gaps)
-        )
     await session.flush()
+
+
+def worklist_item(plan: SupportPlan, cycle: int, gaps: Sequence[Gap]) -> str:
+    """The plan's item of `GET /v1/provision-gaps` (`PlanGapsOut`), as JSON."""
+    return json.dumps(
+        {
+            "plan_id": str(plan.plan_id),
+            "child_id": str(plan.child_id),
+            "cycle": cycle,
+            "gaps": [
+                {
+                    "kind": gap.kind.value,
+                    "cycle": gap.cycle,
+                    "subject_id": str(gap.subject_id),
+                    "detail": gap.detail,
+                    "matrix_version": gap.matrix_version,
+                }
+                for gap in gaps
+            ],
+        },
+        separators=(",", ":"),
+    )
 
 
 async def project_ehc_outcomes(
@@ -179,14 +202,31 @@ async def support_plans_of_child(session: AsyncSession, child_id: UUID) -> Seque
     return rows.all()
 
 
-async def gaps_of_setting(session: AsyncSession, urn: str) -> Sequence[ProvisionGapRow]:
-    """The setting's gaps, child by child, plan by plan, in the checks' order."""
-    rows = await session.scalars(
-        select(ProvisionGapRow)
-        .where(ProvisionGapRow.setting_urn == urn)
-        .order_by(ProvisionGapRow.child_id, ProvisionGapRow.plan_id, ProvisionGapRow.position)
+@dataclass(frozen=True, slots=True)
+class SettingGaps:
+    """A setting's worklist: how many plans and gaps, and each plan's item as JSON."""
+
+    plans: int
+    children: int
+    gaps: int
+    documents: list[str]
+
+
+async def gaps_of_setting(session: AsyncSession, urn: str) -> SettingGaps:
+    """The setting's open plans with gaps, child by child (one indexed query)."""
+    rows = (
+        await session.execute(
+            select(ProvisionGapRow.child_id, ProvisionGapRow.gaps, ProvisionGapRow.document)
+            .where(ProvisionGapRow.setting_urn == urn)
+            .order_by(ProvisionGapRow.child_id, ProvisionGapRow.plan_id)
+        )
+    ).all()
+    return SettingGaps(
+        plans=len(rows),
+        children=len({row.child_id for row in rows}),
+        gaps=sum(row.gaps for row in rows),
+        documents=[row.document for row in rows],
     )
-    return rows.all()
 
 
 async def outcome_owner(session: AsyncSession, outcome_id: UUID) -> TrackedOutcomeRow | None:

@@ -36,23 +36,21 @@ class SupportPlanRow(Base):
 
 
 class ProvisionGapRow(Base):
-    """One gap of an open plan's latest cycle, as the provision checks found it when the
-    plan last changed (judged by the matrix version in force on the cycle's date)."""
+    """An open plan whose latest cycle has gaps, as the provision checks found them when the
+    plan last changed (judged by the matrix version in force on the cycle's date), with the
+    plan's item of the worklist already written as JSON: the read only joins them."""
 
     __tablename__ = "provision_gaps"
-    # The worklist reads one setting's gaps, child by child.
+    # The worklist reads one setting's plans, child by child.
     __table_args__ = (Index("ix_provision_gaps_setting", "setting_urn", "child_id", "plan_id"),)
 
     plan_id: Mapped[UUID] = mapped_column(primary_key=True)
-    gap_key: Mapped[str] = mapped_column(String(80), primary_key=True)
     setting_urn: Mapped[str] = mapped_column(String(6))
     child_id: Mapped[UUID]
     cycle: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(40))
-    subject_id: Mapped[UUID]
-    detail: Mapped[str] = mapped_column(Text)
-    matrix_version: Mapped[int | None]
-    position: Mapped[int]
+    gaps: Mapped[int]
+    kinds: Mapped[str] = mapped_column(String(200))
+    document: Mapped[str] = mapped_column(Text)
 
 
 class MatrixVersionRow(Base):

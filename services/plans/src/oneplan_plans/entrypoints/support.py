@@ -430,8 +430,12 @@ async def provision_gaps(
     """Each open SEN support plan at the setting whose latest cycle has gaps: needs without
     provision at or above their tier, provision not delivered as planned, outcomes without
     provision (judged by the matrix in force on the cycle's date), child by child."""
-    rows = await repository.gaps_of_setting(uow.session, setting)
-    body = ProvisionGapsOut.of(setting, list(rows)).model_dump_json()
+    found = await repository.gaps_of_setting(uow.session, setting)
+    # The projection wrote each plan's item as JSON (PlanGapsOut): the answer only joins them.
+    head = ProvisionGapsOut(
+        setting_urn=setting, children=found.children, gaps=found.gaps, plans=[]
+    ).model_dump_json()
+    body = head[: -len("[]}")] + "[" + ",".join(found.documents) + "]}"
     return Response(body, media_type="application/json")
 
 

@@ -17,7 +17,6 @@ from oneplan_events.types import (
     PlainText,
     ShortText,
 )
-from oneplan_plans.adapters.support_tables import ProvisionGapRow
 from oneplan_plans.domain.ehc_outcomes import EhcOutcomes
 from oneplan_plans.domain.plan_types import PlanType
 from oneplan_plans.domain.provision_checks import Gap
@@ -494,32 +493,6 @@ class ProvisionGapsOut(BaseModel):
     children: int
     gaps: int
     plans: list[PlanGapsOut]
-
-    @classmethod
-    def of(cls, urn: str, rows: list[ProvisionGapRow]) -> ProvisionGapsOut:
-        plans: list[PlanGapsOut] = []
-        for row in rows:
-            if not plans or plans[-1].plan_id != row.plan_id:
-                plans.append(
-                    PlanGapsOut(
-                        plan_id=row.plan_id, child_id=row.child_id, cycle=row.cycle, gaps=[]
-                    )
-                )
-            plans[-1].gaps.append(
-                GapOut(
-                    kind=row.kind,
-                    cycle=row.cycle,
-                    subject_id=row.subject_id,
-                    detail=row.detail,
-                    matrix_version=row.matrix_version,
-                )
-            )
-        return cls(
-            setting_urn=urn,
-            children=len({p.child_id for p in plans}),
-            gaps=len(rows),
-            plans=plans,
-        )
 
 
 class EhcOutcomesOut(BaseModel):

@@ -39,16 +39,13 @@ def upgrade() -> None:
     op.create_table(
         "provision_gaps",
         sa.Column("plan_id", sa.Uuid(), nullable=False),
-        sa.Column("gap_key", sa.String(80), nullable=False),
         sa.Column("setting_urn", sa.String(6), nullable=False),
         sa.Column("child_id", sa.Uuid(), nullable=False),
         sa.Column("cycle", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(40), nullable=False),
-        sa.Column("subject_id", sa.Uuid(), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("matrix_version", sa.Integer(), nullable=True),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("plan_id", "gap_key", name="pk_provision_gaps"),
+        sa.Column("gaps", sa.Integer(), nullable=False),
+        sa.Column("kinds", sa.String(200), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("plan_id", name="pk_provision_gaps"),
     )
     op.create_index(
         "ix_provision_gaps_setting", "provision_gaps", ["setting_urn", "child_id", "plan_id"]
