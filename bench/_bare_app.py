@@ -1,8 +1,9 @@
 """The bare FastAPI endpoint the HTTP benchmarks compare the services with.
 
 One POST route that reads a small JSON body into a pydantic model and answers a small JSON
-document: what any FastAPI service pays per request (uvicorn, routing, body validation, a
-response), with no authentication, no database and no consent replica. Served the way the
+document, and one GET route answering a constant: what any FastAPI service pays per request
+(uvicorn, routing, body validation, a response), with no authentication, no database and no
+consent replica. Served the way the
 services are (``uvicorn <module>:create_app --factory``, one process).
 """
 
@@ -31,5 +32,9 @@ def create_app() -> FastAPI:
     @app.post("/v1/bare")
     async def bare(body: Asked) -> JSONResponse:
         return JSONResponse({"permit": False, "basis": None, "reference": None, "reason": "bare"})
+
+    @app.get("/v1/bare")
+    async def bare_read() -> JSONResponse:
+        return JSONResponse({"items": [], "total": 0})
 
     return app

@@ -17,16 +17,22 @@ tests; every loop is bounded.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
 import statistics
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
+import httpx
 import nats
 from nats.aio.client import Client
 from sqlalchemy.engine import make_url
@@ -37,6 +43,7 @@ from oneplan_events.envelope import Envelope, dataschema_for
 from oneplan_events.schema import BACKBONE_METADATA
 from oneplan_events.streams import require_server
 from oneplan_testkit import NatsProcess
+from oneplan_testkit.ports import free_port, wait_for_port
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 
@@ -185,3 +192,146 @@ def print_table(title: str, unit: str, results: Sequence[Result], baselines: Seq
             f"{c:>{w}}" for c, w in zip(cells[:-1], widths[:-1], strict=True)
         )
         print(f"{line}  {cells[-1]}")
+
+
+# -- the servers an HTTP benchmark runs (bench_decisions, bench_withdrawal, bench_worklist,
+# bench_provision_gaps) ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def private_nats() -> Iterator[NatsProcess]:
+    """A nats-server of the benchmark's own (fresh streams, nothing shared)."""
+    server = NatsProcess().start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def fresh_databases(*prefixes: str, server: str | None = None) -> AsyncIterator[list[str]]:
+    """New PostgreSQL databases on ``server`` (default: BENCH_DATABASE_URL's), named for
+    ``prefixes``, which the services migrate; dropped afterwards."""
+    base = make_url(server or database_url("postgres"))
+    names = [f"bench_{prefix}_{uuid.uuid4().hex[:8]}" for prefix in prefixes]
+    try:
+        yield [base.set(database=name).render_as_string(hide_password=False) for name in names]
+    finally:
+        admin = await asyncpg.connect(
+            user=base.username,
+            password=base.password,
+            host=base.host,
+            port=base.port,
+            database="postgres",
+        )
+        try:
+            for name in names:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service running in its own process."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def service_process(module: str, env: dict[str, str], log_dir: Path) -> Iterator[Service]:
+    """Run `<module>:create_app` under uvicorn in its own process (its own core)."""
+    port = free_port()
+    log = (log_dir / f"{module.split('.')[0]}.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{module}:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        if not wait_for_port(port, 60):
+            raise RuntimeError(f"{module} did not start; see {log.name}")
+        yield Service(f"http://127.0.0.1:{port}", process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def service_env(nats_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment shared by the benchmark's services (one dev signing key)."""
+    return {
+        "ONEPLAN_ENV": "development",
+        "ONEPLAN_NATS_URL": nats_url,
+        "ONEPLAN_VAR_DIR": str(var_dir),
+        "ONEPLAN_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+async def wait_ready(client: httpx.AsyncClient, url: str, within: float = 60) -> None:
+    """Until `/readyz` answers 200."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if (await client.get(f"{url}/readyz")).status_code == 200:
+                return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} not ready after {within}s")
+
+
+async def open_loop(
+    send: Callable[[int], Awaitable[bool]], rate: int, seconds: float
+) -> tuple[list[float], int, float]:
+    """``send(n)`` at ``rate`` per second for ``seconds``, open loop: latencies (seconds) from
+    each request's scheduled time, so one queued behind a slow one counts its wait; the
+    errors (``send`` False or raising an HTTP or OS error); the latest start."""
+    latencies: list[float] = []
+    errors = 0
+    late = 0.0
+    interval = 1 / rate
+    start = time.perf_counter() + 0.05
+
+    async def one(scheduled: float, n: int) -> None:
+        nonlocal errors
+        try:
+            ok = await send(n)
+        except (httpx.HTTPError, OSError):
+            ok = False
+        latencies.append(time.perf_counter() - scheduled)
+        errors += not ok
+
+    tasks = []
+    for n in range(int(rate * seconds)):
+        scheduled = start + n * interval
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            late = max(late, -delay)
+        tasks.append(asyncio.create_task(one(scheduled, n)))
+    await asyncio.gather(*tasks)
+    return latencies, errors, late

@@ -45,33 +45,40 @@ Everything listens on 127.0.0.1; every loop is bounded; all data is synthetic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import httpx
 import nats
 from nats.js import JetStreamContext
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import QUICK, bench_nats, database_url, percentile, setting
+from _common import (
+    QUICK,
+    Service,
+    bench_nats,
+    fresh_databases,
+    percentile,
+    private_nats,
+    service_env,
+    service_process,
+    setting,
+    wait_ready,
+)
 
 from oneplan_consent.config import ConsentSettings
 from oneplan_consent.events import (
@@ -89,11 +96,7 @@ from oneplan_events.streams import ensure_stream, service_stream
 from oneplan_events.vocabulary import DataClass, Purpose
 from oneplan_kit import issue_dev_token
 from oneplan_sharing import ConsentReplica, Decision, DecisionRequest, SharingState
-from oneplan_testkit import NatsProcess
-from oneplan_testkit.ports import free_port, wait_for_port
 
-# The PostgreSQL server the services' fresh databases are made on (and dropped afterwards).
-PG_URL = database_url("postgres")
 CHILDREN = setting("BENCH_CHILDREN", 20000, 500)
 DECISIONS = setting("BENCH_DECISIONS", 500000, 5000)
 ROUNDS = setting("BENCH_ROUNDS", 5, 1)
@@ -128,113 +131,6 @@ MIX = [
     for purpose in READS_FOR[recipient]
 ]
 NOW = datetime.now(UTC)
-
-
-# -- shared with bench_withdrawal ----------------------------------------------------------
-
-
-@contextlib.contextmanager
-def private_nats() -> Iterator[NatsProcess]:
-    """A nats-server of the benchmark's own (fresh streams, nothing shared)."""
-    server = NatsProcess().start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def fresh_databases(*prefixes: str) -> AsyncIterator[list[str]]:
-    """New PostgreSQL databases (the services migrate them), dropped afterwards."""
-    base = make_url(PG_URL)
-    names = [f"bench_{prefix}_{uuid4().hex[:8]}" for prefix in prefixes]
-    try:
-        yield [base.set(database=name).render_as_string(hide_password=False) for name in names]
-    finally:
-        admin = await asyncpg.connect(
-            user=base.username,
-            password=base.password,
-            host=base.host,
-            port=base.port,
-            database="postgres",
-        )
-        try:
-            for name in names:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-@dataclass(frozen=True)
-class Service:
-    """A service running in its own process."""
-
-    url: str
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU the process has used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextlib.contextmanager
-def service_process(module: str, env: dict[str, str], log_dir: Path) -> Iterator[Service]:
-    """Run `<module>:create_app` under uvicorn in its own process (its own core)."""
-    port = free_port()
-    log = (log_dir / f"{module.split('.')[0]}.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"{module}:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        if not wait_for_port(port, 60):
-            raise RuntimeError(f"{module} did not start; see {log.name}")
-        yield Service(f"http://127.0.0.1:{port}", process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def service_env(nats_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment shared by the benchmark's services (one dev signing key)."""
-    return {
-        "ONEPLAN_ENV": "development",
-        "ONEPLAN_NATS_URL": nats_url,
-        "ONEPLAN_VAR_DIR": str(var_dir),
-        "ONEPLAN_LOG_LEVEL": "WARNING",
-        **extra,
-    }
-
-
-async def wait_ready(client: httpx.AsyncClient, url: str, within: float = 60) -> None:
-    """Until `/readyz` answers 200."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if (await client.get(f"{url}/readyz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} not ready after {within}s")
 
 
 def token(var_dir: Path, agency: str, roles: Sequence[str], children: Sequence[Any] = ()) -> str:

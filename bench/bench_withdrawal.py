@@ -36,14 +36,17 @@ from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import QUICK, bench_nats, percentile, setting
-from bench_decisions import (
+from _common import (
+    QUICK,
+    bench_nats,
     fresh_databases,
+    percentile,
     service_env,
     service_process,
-    token,
+    setting,
     wait_ready,
 )
+from bench_decisions import token
 
 from oneplan_children.config import ChildrenSettings
 from oneplan_children.entrypoints.api import create_app as create_children_app

@@ -6,13 +6,20 @@ CLI, `oneplan dev` and the generated deployment files (`./oneplan generate`) all
 
 from __future__ import annotations
 
-from oneplan_kit import Conflict, NotFound, ServiceDefinition, ValidationProblem
+from oneplan_kit import Conflict, Forbidden, NotFound, ServiceDefinition, ValidationProblem
 from oneplan_kit.rebuild import ReadModel
 from oneplan_plans.adapters import shared_plan_tables as shared
+from oneplan_plans.adapters import support_tables  # noqa: F401 - its tables join Base.metadata
 from oneplan_plans.adapters.tables import Base
 from oneplan_plans.config import PlansSettings
-from oneplan_plans.domain.errors import AlreadyRecorded, NotRecorded, RulesBroken, StepOutOfOrder
-from oneplan_plans.entrypoints import assessments, plans, reads, shared_plan
+from oneplan_plans.domain.errors import (
+    AlreadyRecorded,
+    NotPermitted,
+    NotRecorded,
+    RulesBroken,
+    StepOutOfOrder,
+)
+from oneplan_plans.entrypoints import assessments, plans, reads, shared_plan, support
 from oneplan_plans.entrypoints.consumers import ADVICE, CHILD_FACTS
 from oneplan_plans.entrypoints.shared_plan_consumers import (
     CONTRIBUTIONS,
@@ -49,12 +56,13 @@ SERVICE = ServiceDefinition(
     owner_agency="send",
     settings_cls=PlansSettings,
     tables=Base.metadata,
-    routers=[assessments.router, plans.router, reads.router, shared_plan.router],
+    routers=[assessments.router, plans.router, reads.router, shared_plan.router, support.router],
     errors={
         RulesBroken: refused,
         StepOutOfOrder: lambda error: Conflict(str(error)),
         AlreadyRecorded: lambda error: Conflict(str(error)),
         NotRecorded: lambda error: NotFound(str(error)),
+        NotPermitted: lambda error: Forbidden(str(error)),
     },
     subscriptions=[
         CHILD_FACTS,

@@ -5,10 +5,12 @@ request goes all the way to a final plan issued in week 17 (health advice asked 
 received, an educational psychologist's report reused with everyone's agreement, a draft,
 the family's comments naming the school); Leo's assessment is in week 14 with social care's
 advice overdue (it shows on the worklist); Jordan asked himself and was declined, with his
-appeal deadline. Maya's lead professional is named (the shared plan's team). Leaves
-`ctx.scenario["assessments"]` (`{"maya": id, "leo": id, "jordan": id}`) and
-`ctx.scenario["plans"]` (`{"maya": plan_id}`). All data is synthetic; the dates count back
-from today, so every step is in the past.
+appeal deadline, and is on SEN support at his college (`demo_support.py`: the SEND
+Provision Matrix published, two cycles, a session not delivered on the worklist). Maya's lead
+professional is named (the shared plan's team). Leaves `ctx.scenario["assessments"]`
+(`{"maya": id, "leo": id, "jordan": id}`), `ctx.scenario["plans"]` (`{"maya": plan_id}`) and
+`ctx.scenario["support_plans"]` (`{"jordan": plan_id}`). All data is synthetic; the dates
+count back from today, so every step is in the past.
 
 A second run finds each child's assessment and adds nothing.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from oneplan_events.types import LOCAL_ZONE
 from oneplan_kit.demo import DemoContext, DemoError
+from oneplan_plans.demo_support import run_graduated_response
 
 __all__ = ["run"]
 
@@ -194,7 +197,7 @@ async def _jordan(journey: _Journey, child: dict[str, Any], today: date) -> str:
 
 
 async def run(ctx: DemoContext) -> None:
-    """Maya's plan, Leo's assessment under way, Jordan's decline."""
+    """Maya's plan, Leo's assessment under way, Jordan's decline and his SEN support."""
     journey = _Journey(ctx)
     today = datetime.now(LOCAL_ZONE).date()
     assessments: dict[str, str] = ctx.scenario.setdefault("assessments", {})
@@ -207,6 +210,7 @@ async def run(ctx: DemoContext) -> None:
             assessments[key] = earlier
             continue
         assessments[key] = await step(journey, child, today)
+    await run_graduated_response(ctx, _child(ctx, "jordan"), today)
     await _lead_professional(journey, _child(ctx, "maya"), today)
 
 

@@ -31,6 +31,13 @@ from oneplan_events.catalogue import (
 from oneplan_events.types import AgencyName, BoundedDate, LongText, Name, ShortText
 from oneplan_events.vocabulary import PlanSection
 from oneplan_plans.domain.clock import ExceptionKind
+from oneplan_plans.domain.support_vocabulary import (
+    AreaOfNeed,
+    CloseReason,
+    ProgressStatus,
+    ReviewDecision,
+    Tier,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -53,17 +60,33 @@ __all__ = [
     "DraftIssued",
     "ExceptionRecorded",
     "LeadProfessionalNamed",
+    # the graduated response
+    "MatrixEntry",
+    "MatrixVersionPublished",
     "MediationCertificateRecorded",
+    "Need",
+    "OutcomeDefinition",
+    "OutcomeProgressRecorded",
+    "OutcomeRecorded",
     "PlanAmended",
     "PlanDeclined",
     "PlanIssued",
     "PlansDisclosureRecorded",
+    "ProvisionDeliveryRecorded",
+    "ProvisionLine",
+    "ProvisionPlanned",
     "Requester",
     "ReviewOutcome",
     "ReviewRecorded",
     "Setting",
     "SettingType",
     "StoryRevisedFacts",
+    "SupportCycleStarted",
+    "SupportHistory",
+    "SupportPlanClosed",
+    "SupportPlanOpened",
+    "SupportPlanReviewed",
+    "SupportSetting",
     "advice_submitted_reader",
 ]
 
@@ -125,6 +148,138 @@ class Setting(BaseModel):
     type: SettingType | None = None
 
 
+# -- the graduated response's values (the events are at the end of the file) -------------
+
+MatrixEntryId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"),
+    Field(description="A SEND Provision Matrix entry's id, e.g. `CL-T2` (letters, digits, . _ -)."),
+]
+PlanTypeKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"),
+    Field(description="A plan type of the vocabulary (`GET /v1/plan-types`)."),
+]
+
+
+class MatrixEntry(BaseModel):
+    """What is ordinarily available for one area of need at one tier."""
+
+    model_config = _STRICT
+
+    entry_id: MatrixEntryId
+    area: AreaOfNeed
+    tier: Tier
+    description: ShortText
+    typical_provider: ShortText
+    frequency: ShortText
+
+
+class SupportSetting(BaseModel):
+    """The school or setting that runs a SEN support plan (its URN names its worklist)."""
+
+    model_config = _STRICT
+
+    name: ShortText
+    urn: Urn
+
+
+class Need(BaseModel):
+    """A need found at the "assess" step, and the tier of provision it calls for."""
+
+    model_config = _STRICT
+
+    need_id: UUID
+    area: AreaOfNeed
+    description: LongText
+    expected_tier: Tier
+
+
+class OutcomeDefinition(BaseModel):
+    """An outcome a cycle works towards, and the needs it answers (the golden thread)."""
+
+    model_config = _STRICT
+
+    outcome_id: UUID
+    description: LongText
+    need_ids: tuple[UUID, ...] = ()
+
+
+class ProvisionLine(BaseModel):
+    """One line of a provision map: the matrix entry it meets and how it is delivered."""
+
+    model_config = _STRICT
+
+    line_id: UUID
+    entry_id: MatrixEntryId
+    entry_description: ShortText
+    area: AreaOfNeed = Field(description="The entry's area in the matrix version in force.")
+    tier: Tier = Field(description="The entry's tier in the matrix version in force.")
+    provider: ShortText
+    frequency: ShortText
+    duration: ShortText
+    starts_on: BoundedDate
+    ends_on: BoundedDate | None = None
+    cost_pence: int | None = Field(default=None, ge=0, description="The cost, where known.")
+    outcome_ids: tuple[UUID, ...] = Field(default=(), description="The outcomes it supports.")
+
+
+class SupportHistoryProgress(BaseModel):
+    model_config = _STRICT
+
+    status: ProgressStatus
+    recorded_on: BoundedDate
+    evidence: LongText
+
+
+class SupportHistoryOutcome(BaseModel):
+    model_config = _STRICT
+
+    outcome_id: UUID
+    description: LongText
+    progress: tuple[SupportHistoryProgress, ...] = ()
+
+
+class SupportHistoryProvision(BaseModel):
+    model_config = _STRICT
+
+    entry_id: MatrixEntryId
+    tier: Tier
+    provider: ShortText
+    frequency: ShortText
+    duration: ShortText
+    delivered_as_planned: bool | None = None
+
+
+class SupportHistoryCycle(BaseModel):
+    """One assess-plan-do-review cycle, as the assessment receives it."""
+
+    model_config = _STRICT
+
+    cycle: int = Field(ge=1)
+    starts_on: BoundedDate
+    reviewed_on: BoundedDate | None = None
+    decision: ReviewDecision | None = None
+    needs: tuple[Need, ...] = ()
+    outcomes: tuple[SupportHistoryOutcome, ...] = ()
+    provision: tuple[SupportHistoryProvision, ...] = ()
+    child_views: LongText | None = None
+    child_views_helped_by: ShortText | None = None
+    family_views: LongText | None = None
+    family_views_given_by: Name | None = None
+
+
+class SupportHistory(BaseModel):
+    """A SEN support plan's history attached to a request for an EHC needs assessment."""
+
+    model_config = _STRICT
+
+    support_plan_id: UUID
+    setting: SupportSetting
+    opened_on: BoundedDate
+    cycles: tuple[SupportHistoryCycle, ...] = Field(min_length=1)
+
+
 # -- the assessment ------------------------------------------------------------------------
 
 
@@ -148,6 +303,11 @@ class AssessmentRequested(Event):
         default=None, description="Who helped the child or young person say it."
     )
     recorded_by: Author
+    sen_support: SupportHistory | None = Field(
+        default=None,
+        description="The SEN support history the request came with (a review that asked for "
+        "the assessment): the evidence, so the family does not tell it again.",
+    )
 
 
 @CATALOGUE.register(
@@ -523,3 +683,170 @@ CATALOGUE.reads_family(
 )
 for _known in ("referrals", "socialcare"):
     _register_advice_reader(CATALOGUE, _known)
+
+
+# -- the graduated response: the SEND Provision Matrix and SEN support plans ---------------
+
+
+@CATALOGUE.register(
+    "oneplan.plans.provision_matrix.version_published",
+    DATA_CLASS,
+    summary="A version of the SEND Provision Matrix was published, in force from its "
+    "effective date (public: what every family and school may expect).",
+)
+class MatrixVersionPublished(Event):
+    model_config = _STRICT
+
+    matrix_version: int = Field(ge=1)
+    effective_from: BoundedDate
+    published_on: BoundedDate
+    title: ShortText
+    entries: tuple[MatrixEntry, ...] = Field(min_length=1)
+    published_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.support_plan.opened",
+    DATA_CLASS,
+    summary="A school or setting opened a SEN support plan for a child.",
+)
+class SupportPlanOpened(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    child_id: UUID
+    plan_type: PlanTypeKey = "sen_support"
+    setting: SupportSetting
+    opened_on: BoundedDate
+    opened_by: Author
+    opened_by_agency: AgencyName
+
+
+@CATALOGUE.register(
+    "oneplan.plans.support_plan.cycle_started",
+    DATA_CLASS,
+    summary="An assess-plan-do-review cycle started: the needs assessed, the child's and the "
+    "family's views, the outcomes (the provision map's lines follow as provision.planned).",
+)
+class SupportCycleStarted(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    child_id: UUID
+    cycle: int = Field(ge=1)
+    starts_on: BoundedDate
+    matrix_version: int = Field(ge=1, description="The matrix version in force on starts_on.")
+    needs: tuple[Need, ...] = Field(min_length=1)
+    outcomes: tuple[OutcomeDefinition, ...] = Field(min_length=1)
+    child_views: LongText | None = None
+    child_views_helped_by: ShortText | None = None
+    family_views: LongText | None = None
+    family_views_given_by: Name | None = None
+    recorded_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.provision.planned",
+    DATA_CLASS,
+    summary="A line was added to a cycle's provision map (the matrix entry it meets, tier, "
+    "provider, frequency, duration, dates, cost where known).",
+)
+class ProvisionPlanned(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    child_id: UUID
+    cycle: int = Field(ge=1)
+    matrix_version: int = Field(ge=1)
+    line: ProvisionLine
+    recorded_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.provision.delivery_recorded",
+    DATA_CLASS,
+    summary="During 'do', whether a provision line was delivered as planned.",
+)
+class ProvisionDeliveryRecorded(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    child_id: UUID
+    cycle: int = Field(ge=1)
+    line_id: UUID
+    recorded_on: BoundedDate
+    delivered_as_planned: bool
+    note: ShortText | None = None
+    recorded_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.outcome.recorded",
+    DATA_CLASS,
+    summary="An outcome of a plan was recorded for tracking (section E of an EHC plan).",
+)
+class OutcomeRecorded(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    plan_type: PlanTypeKey
+    child_id: UUID
+    outcome_id: UUID
+    description: LongText
+    recorded_on: BoundedDate
+    recorded_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.outcome.progress_recorded",
+    DATA_CLASS,
+    summary="Progress on an outcome was recorded at a review, with its evidence (SEN support "
+    "outcomes and section E of EHC plans).",
+)
+class OutcomeProgressRecorded(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    plan_type: PlanTypeKey
+    child_id: UUID
+    outcome_id: UUID
+    status: ProgressStatus
+    evidence: LongText
+    recorded_on: BoundedDate
+    cycle: int | None = Field(default=None, ge=1, description="The SEN support cycle reviewed.")
+    recorded_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.support_plan.reviewed",
+    DATA_CLASS,
+    summary="A SEN support cycle was reviewed: continue, change, step down, or request an EHC "
+    "needs assessment (then `assessment_id` names the request it started).",
+)
+class SupportPlanReviewed(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    child_id: UUID
+    cycle: int = Field(ge=1)
+    reviewed_on: BoundedDate
+    decision: ReviewDecision
+    reasons: LongText | None = None
+    assessment_id: UUID | None = None
+    recorded_by: Author
+
+
+@CATALOGUE.register(
+    "oneplan.plans.support_plan.closed",
+    DATA_CLASS,
+    summary="A SEN support plan ended (stepped down, the child left the setting, or an EHC "
+    "plan took over).",
+)
+class SupportPlanClosed(Event):
+    model_config = _STRICT
+
+    plan_id: UUID
+    child_id: UUID
+    closed_on: BoundedDate
+    reason: CloseReason
+    recorded_by: Author

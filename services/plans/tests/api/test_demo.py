@@ -54,9 +54,22 @@ async def test_the_demo_runs_maya_to_a_final_plan_and_a_second_run_adds_nothing(
         ctx.scenario["assessments"]["leo"]
     ]
 
+    jordan = ctx.scenario["support_plans"]["jordan"]
+    worklist = await service.client.get(
+        "/v1/provision-gaps", params={"setting": "100007"}, headers=service.auth()
+    )
+    assert [(p["plan_id"], [g["kind"] for g in p["gaps"]]) for p in worklist.json()["plans"]] == [
+        (jordan, ["provision_not_delivered"])
+    ]
+    matrix = (await service.client.get("/v1/provision-matrix")).json()
+    assert [v["matrix_version"] for v in matrix["versions"]] == [1, 2]
+    assert matrix["in_force"]["matrix_version"] == 1
+
     out = io.StringIO()
     again = demo_context(service, out)
     again.scenario["children"] = ctx.scenario["children"]
     await run(again)
     assert again.scenario["assessments"] == ctx.scenario["assessments"]
-    assert out.getvalue().count("already recorded by an earlier run") == 3
+    assert out.getvalue().count("already recorded by an earlier run") == 4
+    assert "Provision Matrix was published by an earlier run" in out.getvalue()
+    assert again.scenario["support_plans"] == ctx.scenario["support_plans"]

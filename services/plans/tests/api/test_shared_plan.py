@@ -129,6 +129,8 @@ async def test_each_reader_sees_what_consent_allows_and_every_release_is_logged(
         title="Travel risk assessment",
     )
     family = service.auth("family", ("parent",), children=[child_id])
+    await _shows(service, child_id, "C", "Speech and language needs", headers=family)
+    await _shows(service, child_id, "G", "Weekly therapy", headers=family)
     whole = await _shows(service, child_id, "K", "Travel risk assessment", headers=family)
     assert "Speech and language needs" in _titles(whole, "C")
     assert _titles(whole, "A") == ["My aspirations"]
@@ -197,6 +199,8 @@ async def test_the_golden_thread_links_needs_outcomes_and_provision(service: Ser
     child_id = await _registered_child(service)
     _need, _provision = await _health_lines(service, child_id)
     family = service.auth("family", ("parent",), children=[child_id])
+    await _shows(service, child_id, "E", "Reads with confidence", headers=family)
+    await _shows(service, child_id, "C", "Speech and language needs", headers=family)
     plan = await _shows(service, child_id, "G", "Weekly therapy", headers=family)
     assert plan["golden_thread"]["complete"] is True
     orphan = uuid4()

@@ -63,6 +63,7 @@ from oneplan_plans.events import (
     MediationCertificateRecorded,
     PlanDeclined,
     Setting,
+    SupportHistory,
 )
 
 __all__ = [
@@ -143,6 +144,7 @@ class Assessment:
     comments: str | None = None
     setting_requested: Setting | None = None
     final_issued_on: date | None = None
+    sen_support: SupportHistory | None = None  # the evidence a SEN support review sent
 
     def advice_item(self, advice_request_id: UUID) -> AdviceItem | None:
         return next((a for a in self.advice if a.advice_request_id == advice_request_id), None)
@@ -251,6 +253,7 @@ def _request(state: Assessment | None, c: RequestAssessment, today: date) -> lis
             child_views=c.child_views,
             views_helped_by=c.views_helped_by,
             recorded_by=c.recorded_by,
+            sen_support=c.sen_support,
         )
     ]
 
@@ -580,6 +583,7 @@ def evolve(state: Assessment | None, event: Event) -> Assessment | None:
             requester_name=event.requester_name,
             child_views=event.child_views,
             views_helped_by=event.views_helped_by,
+            sen_support=event.sen_support,
         )
     if state is None:
         raise ValueError(f"{type(event).__name__} before the assessment was requested")

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from oneplan_events.vocabulary import PlanSection
 from oneplan_plans.domain.clock import ExceptionKind
-from oneplan_plans.events import AdviceType, Requester, ReviewOutcome, Setting
+from oneplan_plans.events import AdviceType, Requester, ReviewOutcome, Setting, SupportHistory
 
 __all__ = [
     "AmendPlan",
@@ -47,6 +47,7 @@ class RequestAssessment:
     requester_name: str | None = None
     child_views: str | None = None
     views_helped_by: str | None = None
+    sen_support: SupportHistory | None = None  # a SEN support review asked for it
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ __all__ = [
     "AlreadyRecorded",
     "Broken",
     "DomainError",
+    "NotPermitted",
     "NotRecorded",
     "RulesBroken",
     "StepOutOfOrder",
@@ -44,3 +45,8 @@ class AlreadyRecorded(DomainError):
 
 class NotRecorded(DomainError):
     """No such assessment, plan or advice request (404)."""
+
+
+class NotPermitted(DomainError):
+    """The caller's agency may not do this to the record (403): a SEN support plan is run by
+    the agency that opened it."""

@@ -27,6 +27,7 @@ from oneplan_plans.events import (
     ReviewOutcome,
     Setting,
     SettingType,
+    SupportHistory,
     Urn,
 )
 
@@ -333,6 +334,9 @@ class AssessmentOut(BaseModel):
     setting_requested: Setting | None
     final_issued_on: date | None
     clocks: list[ClockOut]
+    sen_support: SupportHistory | None = Field(
+        default=None, description="The SEN support history the request came with."
+    )
 
     @classmethod
     def of(cls, state: Assessment, clocks: list[Clock]) -> AssessmentOut:
@@ -368,6 +372,7 @@ class AssessmentOut(BaseModel):
             setting_requested=state.setting_requested,
             final_issued_on=state.final_issued_on,
             clocks=[ClockOut.of(clock) for clock in clocks],
+            sen_support=state.sen_support,
         )
 
 

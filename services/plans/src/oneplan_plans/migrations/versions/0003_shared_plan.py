@@ -2,8 +2,8 @@
 streams each child's plan is current to, the lead professional) and the day each child was
 registered (an `as_of` before it is refused).
 
-Revision ID: 0002_shared_plan
-Revises: 0001
+Revision ID: 0003_shared_plan
+Revises: 0002_graduated_response
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 from oneplan_events.schema import UtcDateTime
 
-revision: str = "0002_shared_plan"
-down_revision: str | None = "0001"
+revision: str = "0003_shared_plan"
+down_revision: str | None = "0002_graduated_response"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
