@@ -18,6 +18,7 @@ from oneplan_plans.adapters import shared_plan_tables as shared
 from oneplan_plans.bootstrap import SERVICE
 
 from ..conftest import Service, eventually
+from .test_graduated import first_cycle, open_plan, publish_matrix, school
 
 DOB = date(2015, 3, 14)
 
@@ -565,3 +566,33 @@ async def test_a_rebuild_from_the_streams_gives_the_same_read_model(service_on: 
     mine = {name: [row for row in rows if str(child_id) in row] for name, rows in rebuilt.items()}
     theirs = {name: [row for row in rows if str(child_id) in row] for name, rows in live.items()}
     assert mine == theirs
+
+
+async def test_a_schools_sen_support_plan_is_in_the_shared_plan_with_its_thread(
+    service: Service,
+) -> None:
+    await publish_matrix(service)
+    child_id = await _registered_child(service)
+    plan = await open_plan(service, child_id)
+    need, outcome, provision = uuid4(), uuid4(), uuid4()
+    started = await service.client.post(
+        f"/v1/support-plans/{plan['plan_id']}/cycles",
+        json=first_cycle(need, outcome, provision),
+        headers=school(service),
+    )
+    assert started.status_code == 201, started.text
+    family = service.auth("family", ("parent",), children=[child_id])
+    for section in ("B", "E"):
+        await eventually(
+            lambda s=section: _any_line(service, child_id, s, family), f"a line in {section}"
+        )
+    shown = await eventually(lambda: _any_line(service, child_id, "F", family), "provision")
+    assert {line["provenance"]["agency"] for s in shown["sections"] for line in s["lines"]} >= {
+        "school"
+    }
+    assert shown["golden_thread"]["complete"] is True, shown["golden_thread"]
+
+
+async def _any_line(service: Service, child_id: UUID, section: str, headers: Any) -> Any:
+    answer = await service.client.get(f"/v1/children/{child_id}/plan", headers=headers)
+    return answer.json() if answer.status_code == 200 and _titles(answer.json(), section) else None
