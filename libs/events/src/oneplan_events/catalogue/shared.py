@@ -14,7 +14,7 @@ from datetime import date
 from typing import ClassVar, Final, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, JsonValue
 
 from oneplan_events.catalogue._base import GENERIC_FAMILIES, Catalogue, Event
 from oneplan_events.vocabulary import DataClass, PlanSection
@@ -51,7 +51,7 @@ class _Contribution(Event):
     author_contact: str | None = Field(default=None, min_length=1, max_length=255)
 
 
-_EXAMPLE: Final = {
+_EXAMPLE: Final[dict[str, JsonValue]] = {
     "contribution_id": "5b0d6a3e-1c2f-4f7e-9a57-0d2f3b1c4e10",
     "child_id": "0b6f3c1e-8d55-4a57-9d55-1f3f7b1f0c11",
     "section": "C",
