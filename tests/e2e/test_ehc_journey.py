@@ -309,6 +309,17 @@ async def _steps(client: httpx.AsyncClient, services: Services) -> None:
             headers=who.send,
         )
     )
+    # Section A of the draft comes from the child's story, which the plans service learnt
+    # from the children stream: wait until it has (its shared plan shows the story).
+    await poll(
+        lambda: client.get(f"{plans}/v1/children/{child_id}/plan", headers=child.family()),
+        lambda r: (
+            r.status_code == 200
+            and any("trains" in line["content"] for line in _lines(r.json(), "A"))
+        ),
+        within=WAIT,
+        what="the child's story at plans (from oneplan.children.story.revised)",
+    )
     drafted = await _ok(
         client.post(
             f"{at}/draft-plan",

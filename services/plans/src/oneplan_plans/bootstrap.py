@@ -24,6 +24,7 @@ from oneplan_plans.entrypoints.consumers import ADVICE, CHILD_FACTS
 from oneplan_plans.entrypoints.shared_plan_consumers import (
     CONTRIBUTIONS,
     PLANS_JOURNEY,
+    REFERRALS_APPOINTMENTS,
     REFERRALS_JOURNEY,
     TRANSPORT_JOURNEY,
 )
@@ -70,6 +71,7 @@ SERVICE = ServiceDefinition(
         CONTRIBUTIONS,
         PLANS_JOURNEY,
         REFERRALS_JOURNEY,
+        REFERRALS_APPOINTMENTS,
         TRANSPORT_JOURNEY,
     ],
     uses_consent_replica=True,
@@ -88,6 +90,7 @@ SERVICE = ServiceDefinition(
                 CONTRIBUTIONS,
                 PLANS_JOURNEY,
                 REFERRALS_JOURNEY,
+                REFERRALS_APPOINTMENTS,
                 TRANSPORT_JOURNEY,
             ],
         )

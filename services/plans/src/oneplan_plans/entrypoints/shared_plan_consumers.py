@@ -16,7 +16,7 @@ from oneplan_events.catalogue import (
     Event,
     ForeignEvent,
 )
-from oneplan_events.reactions import Delivery, Reactions, Unapplicable
+from oneplan_events.reactions import Delivery, Reactions, Unapplicable, matches
 from oneplan_events.vocabulary import DataClass, PlanSection
 from oneplan_kit import EVERY_SERVICE, Subscription
 from oneplan_plans.adapters import shared_plan_store as store
@@ -49,6 +49,7 @@ __all__ = [
     "CONTRIBUTIONS",
     "JOURNEY_LABELS",
     "PLANS_JOURNEY",
+    "REFERRALS_APPOINTMENTS",
     "REFERRALS_JOURNEY",
     "TRANSPORT_JOURNEY",
     "story_lines",
@@ -470,21 +471,30 @@ async def when_agency_step_recorded_add_it_to_the_timeline(
     )
 
 
-def _journey(service: str, data_class: DataClass) -> Subscription:
+def _journey(
+    name: str, service: str, data_class: DataClass, types: str | None = None
+) -> Subscription:
+    """The journey steps of ``service`` (only ``types`` of them: a health stream's consumer
+    is granted exactly the types it handles, never the clinical ones)."""
     reactions = Reactions()
+    wanted = f"oneplan.{service}.{types or '*.*'}"
     readers = [
         _journey_reader(event_type, data_class)
         for event_type in JOURNEY_LABELS
-        if event_type.split(".")[1] == service
+        if matches(wanted, event_type)
     ]
     reactions.handles(*readers)(when_agency_step_recorded_add_it_to_the_timeline)
     return Subscription(
-        f"{service}_journey",
+        name,
         reads=service,
+        types=types,
         reactions=reactions,
         parked_loses=f"a step of the child's journey in {service} on the shared plan's timeline",
     )
 
 
-REFERRALS_JOURNEY = _journey("referrals", DataClass.HEALTH)
-TRANSPORT_JOURNEY = _journey("transport", DataClass.TRANSPORT)
+REFERRALS_JOURNEY = _journey("referrals_journey", "referrals", DataClass.HEALTH, "referral.*")
+REFERRALS_APPOINTMENTS = _journey(
+    "referrals_appointments", "referrals", DataClass.HEALTH, "appointment.attended"
+)
+TRANSPORT_JOURNEY = _journey("transport_journey", "transport", DataClass.TRANSPORT)
