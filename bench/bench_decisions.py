@@ -45,35 +45,44 @@ Everything listens on 127.0.0.1; every loop is bounded; all data is synthetic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import httpx
 import nats
 from nats.js import JetStreamContext
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import QUICK, bench_nats, database_url, percentile, setting
+from _common import (
+    QUICK,
+    RawClient,
+    Service,
+    bench_nats,
+    fresh_databases,
+    percentile,
+    private_nats,
+    service_env,
+    service_process,
+    setting,
+    token,
+    wait_ready,
+)
+from _common import open_loop as common_open_loop
 
-from oneplan_consent.config import ConsentSettings
 from oneplan_consent.events import (
     CATALOGUE,
     CaptureMethod,
@@ -87,13 +96,8 @@ from oneplan_consent.events import (
 from oneplan_events.catalogue import Event
 from oneplan_events.streams import ensure_stream, service_stream
 from oneplan_events.vocabulary import DataClass, Purpose
-from oneplan_kit import issue_dev_token
 from oneplan_sharing import ConsentReplica, Decision, DecisionRequest, SharingState
-from oneplan_testkit import NatsProcess
-from oneplan_testkit.ports import free_port, wait_for_port
 
-# The PostgreSQL server the services' fresh databases are made on (and dropped afterwards).
-PG_URL = database_url("postgres")
 CHILDREN = setting("BENCH_CHILDREN", 20000, 500)
 DECISIONS = setting("BENCH_DECISIONS", 500000, 5000)
 ROUNDS = setting("BENCH_ROUNDS", 5, 1)
@@ -128,119 +132,6 @@ MIX = [
     for purpose in READS_FOR[recipient]
 ]
 NOW = datetime.now(UTC)
-
-
-# -- shared with bench_withdrawal ----------------------------------------------------------
-
-
-@contextlib.contextmanager
-def private_nats() -> Iterator[NatsProcess]:
-    """A nats-server of the benchmark's own (fresh streams, nothing shared)."""
-    server = NatsProcess().start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def fresh_databases(*prefixes: str) -> AsyncIterator[list[str]]:
-    """New PostgreSQL databases (the services migrate them), dropped afterwards."""
-    base = make_url(PG_URL)
-    names = [f"bench_{prefix}_{uuid4().hex[:8]}" for prefix in prefixes]
-    try:
-        yield [base.set(database=name).render_as_string(hide_password=False) for name in names]
-    finally:
-        admin = await asyncpg.connect(
-            user=base.username,
-            password=base.password,
-            host=base.host,
-            port=base.port,
-            database="postgres",
-        )
-        try:
-            for name in names:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-@dataclass(frozen=True)
-class Service:
-    """A service running in its own process."""
-
-    url: str
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU the process has used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextlib.contextmanager
-def service_process(module: str, env: dict[str, str], log_dir: Path) -> Iterator[Service]:
-    """Run `<module>:create_app` under uvicorn in its own process (its own core)."""
-    port = free_port()
-    log = (log_dir / f"{module.split('.')[0]}.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"{module}:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        if not wait_for_port(port, 60):
-            raise RuntimeError(f"{module} did not start; see {log.name}")
-        yield Service(f"http://127.0.0.1:{port}", process.pid)
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def service_env(nats_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment shared by the benchmark's services (one dev signing key)."""
-    return {
-        "ONEPLAN_ENV": "development",
-        "ONEPLAN_NATS_URL": nats_url,
-        "ONEPLAN_VAR_DIR": str(var_dir),
-        "ONEPLAN_LOG_LEVEL": "WARNING",
-        **extra,
-    }
-
-
-async def wait_ready(client: httpx.AsyncClient, url: str, within: float = 60) -> None:
-    """Until `/readyz` answers 200."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if (await client.get(f"{url}/readyz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} not ready after {within}s")
-
-
-def token(var_dir: Path, agency: str, roles: Sequence[str], children: Sequence[Any] = ()) -> str:
-    """A development token the benchmark's services accept."""
-    settings = ConsentSettings(var_dir=var_dir)
-    return issue_dev_token(settings, agency, roles, children)
 
 
 def stream_id_of(event: Event) -> str:
@@ -526,7 +417,7 @@ class HttpFigures:
 
 
 async def measure_http(service: Service, calls: list[Call], warm_up: list[Call]) -> HttpFigures:
-    client = RawClient("127.0.0.1", int(service.url.rsplit(":", 1)[1]))
+    client = RawClient.to(service)
     await client.open()
     try:
         await open_loop(client, warm_up)  # not reported
@@ -640,74 +531,16 @@ def print_http(results: dict[str, list[HttpFigures]], count: int) -> None:
     print(f"machine load average {load} on {os.cpu_count()} cores")
 
 
-class RawClient:
-    """A minimal HTTP/1.1 keep-alive client over asyncio streams (a pool of connections).
-
-    Why not httpx here: the load generator shares the machine with the server, and httpx
-    costs several times more CPU per request than the server's own work on this endpoint.
-    """
-
-    def __init__(self, host: str, port: int, size: int = 32) -> None:
-        self._host, self._port, self._size = host, port, size
-        self._pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
-            asyncio.Queue()
-        )
-
-    async def open(self) -> None:
-        for _ in range(self._size):
-            self._pool.put_nowait(await asyncio.open_connection(self._host, self._port))
-
-    async def close(self) -> None:
-        while not self._pool.empty():
-            _, writer = self._pool.get_nowait()
-            writer.close()
-
-    async def post_json(self, path: str, body: bytes, headers: str) -> int:
-        """POST ``body`` with ``headers`` (complete header lines); the response's status."""
-        reader, writer = await self._pool.get()
-        try:
-            writer.write(
-                f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = next(
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            await reader.readexactly(length)
-            return status
-        finally:
-            self._pool.put_nowait((reader, writer))
-
-
 async def open_loop(client: RawClient, calls: list[Call]) -> tuple[list[float], int]:
     """Send each call at its scheduled time (RATE per second); latency counts from that
     time. An answer other than 200 or 201 counts as an error."""
-    latencies: list[float] = []
-    errors = 0
-    interval = 1 / RATE
-    start = time.perf_counter() + 0.05
 
-    async def one(scheduled: float, call: Call) -> None:
-        nonlocal errors
-        status = await client.post_json(call.path, call.body, call.headers)
-        latencies.append(time.perf_counter() - scheduled)
-        if status not in (200, 201):
-            errors += 1
+    async def send(n: int) -> bool:
+        call = calls[n]
+        return await client.post_json(call.path, call.body, call.headers) in (200, 201)
 
-    tasks = []
-    for i, call in enumerate(calls):
-        scheduled = start + i * interval
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled, call)))
-    await asyncio.gather(*tasks)
-    return latencies, errors
+    schedule = await common_open_loop(send, len(calls), RATE)
+    return schedule.latencies, schedule.errors
 
 
 async def main() -> None:

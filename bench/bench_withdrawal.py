@@ -36,11 +36,14 @@ from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import QUICK, bench_nats, percentile, setting
-from bench_decisions import (
+from _common import (
+    QUICK,
+    bench_nats,
     fresh_databases,
+    percentile,
     service_env,
     service_process,
+    setting,
     token,
     wait_ready,
 )

@@ -25,15 +25,12 @@ Everything listens on 127.0.0.1; every loop is bounded; all data is synthetic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -42,20 +39,27 @@ import asyncpg
 import httpx
 import nats
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import percentile
+from _common import (
+    Schedule,
+    fresh_databases,
+    open_loop,
+    percentile,
+    private_nats,
+    service_env,
+    service_process,
+    token,
+    wait_ready,
+)
 
 from oneplan_events.streams import ensure_stream, service_stream
-from oneplan_kit.auth import issue_dev_token
 from oneplan_kit.db import create_engine
 from oneplan_kit.migrations import ensure_database, upgrade
 from oneplan_referrals.adapters.repository import seen, state_json
 from oneplan_referrals.adapters.tables import ReferralRow
 from oneplan_referrals.bootstrap import SERVICE
-from oneplan_referrals.config import ReferralsSettings
 from oneplan_referrals.domain.directory import demo_directory_csv, parse_directory
 from oneplan_referrals.domain.referral import (
     Appointment,
@@ -64,8 +68,6 @@ from oneplan_referrals.domain.referral import (
     ReferralStatus,
 )
 from oneplan_referrals.events import Urgency
-from oneplan_testkit import NatsProcess
-from oneplan_testkit.ports import free_port, wait_for_port
 
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REFERRALS = int(os.environ.get("BENCH_REFERRALS", "50000"))
@@ -73,90 +75,9 @@ RATE = int(os.environ.get("BENCH_RATE", "50"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 PAGES = int(os.environ.get("BENCH_PAGES", "5"))
 PAGE = 100
+COUNT = RATE * SECONDS
 TODAY = date.today()
 SERVICES = [entry.id for entry in parse_directory(demo_directory_csv()).listed()]
-
-
-# -- the servers (bench_decisions.py has the same; it does not import on this branch) --------
-
-
-@contextlib.contextmanager
-def private_nats() -> Iterator[NatsProcess]:
-    """A nats-server of the benchmark's own."""
-    server = NatsProcess().start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    """A new PostgreSQL database (migrated by the seed), dropped afterwards."""
-    base = make_url(PG_URL)
-    name = f"bench_referrals_{uuid4().hex[:8]}"
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(
-            user=base.username,
-            password=base.password,
-            host=base.host,
-            port=base.port,
-            database="postgres",
-        )
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-@contextlib.contextmanager
-def service_process(env: dict[str, str], log_dir: Path) -> Iterator[str]:
-    """The referrals service under uvicorn in its own process; its URL."""
-    port = free_port()
-    log = (log_dir / "referrals.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "oneplan_referrals.entrypoints.api:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        if not wait_for_port(port, 60):
-            raise RuntimeError(f"the referrals service did not start; see {log.name}")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-async def wait_ready(client: httpx.AsyncClient, within: float = 60) -> None:
-    """Until `/readyz` answers 200 (ready, or degraded: streams it waits for)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"not ready after {within}s")
 
 
 # -- the data and the schedule ------------------------------------------------------------
@@ -240,37 +161,8 @@ async def seed(database: str) -> int:
     return waiting
 
 
-async def open_loop(send: Callable[[int], Awaitable[bool]]) -> tuple[list[float], int, float]:
-    """RATE requests/s for SECONDS; latencies from each scheduled time, errors, worst lateness."""
-    latencies: list[float] = []
-    errors = 0
-    late = 0.0
-    interval = 1 / RATE
-    start = time.perf_counter() + 0.05
-
-    async def one(scheduled: float, n: int) -> None:
-        nonlocal errors
-        try:
-            ok = await send(n)
-        except (httpx.HTTPError, OSError):
-            ok = False
-        latencies.append(time.perf_counter() - scheduled)
-        errors += not ok
-
-    tasks = []
-    for n in range(RATE * SECONDS):
-        scheduled = start + n * interval
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        else:
-            late = max(late, -delay)
-        tasks.append(asyncio.create_task(one(scheduled, n)))
-    await asyncio.gather(*tasks)
-    return latencies, errors, late
-
-
-def report(name: str, latencies: list[float], errors: int, late: float) -> None:
+def report(name: str, schedule: Schedule) -> None:
+    latencies, errors, late = schedule.latencies, schedule.errors, schedule.late
     ms = [value * 1000 for value in latencies]
     print(
         f"{name:<55} p50 {statistics.median(ms):6.1f} ms  p99 {percentile(ms, 99):6.1f} ms  "
@@ -286,29 +178,22 @@ async def main() -> None:
         js = nc.jetstream(timeout=10)
         for name in ("consent", "children", "plans"):
             await ensure_stream(js, service_stream(name))
-        async with fresh_database() as database:
+        async with fresh_databases("referrals", server=PG_URL) as (database,):
             started = time.perf_counter()
             waiting = await seed(database)
             print(
                 f"seeded {REFERRALS} referrals ({waiting} waiting) in "
                 f"{time.perf_counter() - started:.1f} s; {RATE} requests/s for {SECONDS} s"
             )
-            env = {
-                "ONEPLAN_ENV": "development",
-                "ONEPLAN_NATS_URL": server.url,
-                "ONEPLAN_VAR_DIR": str(var_dir),
-                "ONEPLAN_LOG_LEVEL": "WARNING",
-                "REFERRALS_DATABASE_URL": database,
-            }
-            with service_process(env, var_dir) as url:
+            env = service_env(server.url, var_dir, REFERRALS_DATABASE_URL=database)
+            module = "oneplan_referrals.entrypoints.api"
+            with service_process(module, env, var_dir) as service:
                 limits = httpx.Limits(max_connections=64)
-                async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-                    await wait_ready(client)
-                    settings = ReferralsSettings(var_dir=var_dir)
-                    auth = {
-                        "Authorization": "Bearer "
-                        + issue_dev_token(settings, "health", ["clinician"], [])
-                    }
+                async with httpx.AsyncClient(
+                    base_url=service.url, limits=limits, timeout=60
+                ) as client:
+                    await wait_ready(client, service.url)
+                    auth = {"Authorization": f"Bearer {token(var_dir, 'health', ['clinician'])}"}
 
                     async def http(n: int) -> bool:
                         params = {
@@ -322,7 +207,9 @@ async def main() -> None:
 
                     for n in range(20):  # warm-up, not timed
                         await http(n)
-                    report("referrals service GET /v1/referrals", *await open_loop(http))
+                    report(
+                        "referrals service GET /v1/referrals", await open_loop(http, COUNT, RATE)
+                    )
             dsn = database.replace("postgresql+asyncpg", "postgresql")
             pool = await asyncpg.create_pool(dsn, min_size=4, max_size=16)
             try:
@@ -338,7 +225,10 @@ async def main() -> None:
                         await conn.fetchval("SELECT count(*) FROM referrals WHERE waiting")
                     return len(rows) == PAGE
 
-                report("raw asyncpg, the same page and count (baseline)", *await open_loop(raw))
+                report(
+                    "raw asyncpg, the same page and count (baseline)",
+                    await open_loop(raw, COUNT, RATE),
+                )
             finally:
                 await pool.close()
         await nc.close()
