@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oneplan_events._apply import Applier, Item
 from oneplan_events._jsapi import stream_names
-from oneplan_events.catalogue import Catalogue
+from oneplan_events.catalogue import Catalogue, Event
 from oneplan_events.envelope import Envelope
 from oneplan_events.reactions import Unapplicable
 from oneplan_events.uow import UnitOfWork
@@ -47,6 +47,9 @@ class ReadModel:
     name: str
     tables: Sequence[str]  # the table names, emptied first
     subscriptions: Sequence[Any]  # oneplan_kit.service.Subscription (imported late: no cycle)
+    prefetch: Callable[[AsyncSession, Sequence[Event]], Awaitable[None]] | None = None
+    """Loads, before a page is applied in its session, the rows its events will write (a
+    query a table, not a round trip an event); the handlers must look there first."""
 
 
 @dataclass
@@ -147,7 +150,8 @@ async def _replay_stream(
             except NatsTimeout:
                 break
             read += len(messages)
-            await _apply_page(applier, [applier.read(m) for m in messages], report)
+            items = [applier.read(m) for m in messages]
+            await _apply_page(applier, items, report, model.prefetch)
             if progress is not None:
                 progress(stream, read, info.state.messages)
             if messages[-1].metadata.sequence.stream >= last:
@@ -160,12 +164,19 @@ async def _replay_stream(
     return read
 
 
-async def _apply_page(applier: Applier, items: list[Item], report: RebuildReport) -> None:
+async def _apply_page(
+    applier: Applier,
+    items: list[Item],
+    report: RebuildReport,
+    prefetch: Callable[[AsyncSession, Sequence[Event]], Awaitable[None]] | None = None,
+) -> None:
     wanted = [item for item in items if item.handler is not None]
     report.passed += len(items) - len(wanted) - sum(1 for i in items if i.problem is not None)
     report.skipped += sum(1 for item in items if item.problem is not None)
     try:
         async with applier.sessionmaker() as session, session.begin():
+            if prefetch is not None:
+                await prefetch(session, [item.event for item in wanted if item.event is not None])
             for item in wanted:
                 await applier.apply_one(session, item)
         report.applied += len(wanted)

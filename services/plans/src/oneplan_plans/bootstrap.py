@@ -9,6 +9,7 @@ from __future__ import annotations
 from oneplan_kit import Conflict, NotFound, ServiceDefinition, ValidationProblem
 from oneplan_kit.rebuild import ReadModel
 from oneplan_plans.adapters import shared_plan_tables as shared
+from oneplan_plans.adapters.shared_plan_store import prefetch_page
 from oneplan_plans.adapters.tables import Base
 from oneplan_plans.config import PlansSettings
 from oneplan_plans.domain.errors import AlreadyRecorded, NotRecorded, RulesBroken, StepOutOfOrder
@@ -82,6 +83,7 @@ SERVICE = ServiceDefinition(
                 REFERRALS_JOURNEY,
                 TRANSPORT_JOURNEY,
             ],
+            prefetch=prefetch_page,
         )
     ],
 )
