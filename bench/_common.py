@@ -353,25 +353,45 @@ class RawClient:
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: str = ""
     ) -> tuple[int, bytes]:
-        """Send one request (``headers``: complete header lines); its status and body."""
+        """Send one request (``headers``: complete header lines); its status and body. A
+        connection the server closed while idle (uvicorn's keep-alive timeout) is replaced
+        and the request sent once more on the new one."""
         reader, writer = await self._pool.get()
         try:
-            typed = "Content-Type: application/json\r\n" if body else ""
-            writer.write(
-                f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}{typed}"
-                f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = next(
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            return status, await reader.readexactly(length)
+            try:
+                return await self._exchange(reader, writer, method, path, body, headers)
+            except (asyncio.IncompleteReadError, ConnectionError) as error:
+                if isinstance(error, asyncio.IncompleteReadError) and error.partial:
+                    raise
+                writer.close()
+                reader, writer = await asyncio.open_connection(self._host, self._port)
+                return await self._exchange(reader, writer, method, path, body, headers)
         finally:
             self._pool.put_nowait((reader, writer))
+
+    async def _exchange(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: str,
+    ) -> tuple[int, bytes]:
+        typed = "Content-Type: application/json\r\n" if body else ""
+        writer.write(
+            f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}{typed}"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        return status, await reader.readexactly(length)
 
     async def post_json(self, path: str, body: bytes, headers: str) -> int:
         """POST ``body`` with ``headers``; the response's status."""

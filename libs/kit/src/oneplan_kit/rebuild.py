@@ -25,7 +25,7 @@ from typing import Any, Final
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
-from sqlalchemy import delete, table
+from sqlalchemy import delete, table, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oneplan_events._apply import Applier, Item
@@ -38,6 +38,7 @@ from oneplan_events.uow import UnitOfWork
 __all__ = ["ReadModel", "RebuildProgress", "RebuildReport", "rebuild_read_model"]
 
 _PAGE: Final = 500
+_ANALYZE_EVERY: Final = 20  # pages
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ async def _replay_stream(
         await js.delete_consumer(stream, name)
     sub = await js.pull_subscribe(subject or ">", durable=name, stream=stream, config=config)
     read = 0
+    pages = 0
     try:
         while True:
             try:
@@ -152,6 +154,9 @@ async def _replay_stream(
             read += len(messages)
             items = [applier.read(m) for m in messages]
             await _apply_page(applier, items, report, model.prefetch)
+            pages += 1
+            if pages % _ANALYZE_EVERY == 1:
+                await _analyze(applier.sessionmaker, model.tables)
             if progress is not None:
                 progress(stream, read, info.state.messages)
             if messages[-1].metadata.sequence.stream >= last:
@@ -162,6 +167,17 @@ async def _replay_stream(
         with contextlib.suppress(Exception):
             await js.delete_consumer(stream, name)
     return read
+
+
+async def _analyze(sessionmaker: async_sessionmaker[AsyncSession], tables: Sequence[str]) -> None:
+    """Fresh planner statistics for the tables being refilled (PostgreSQL): emptied, they
+    look empty to the planner until autovacuum gets round to them, and the handlers' and
+    prefetch's lookups by key would scan the growing tables instead of their indexes."""
+    async with sessionmaker() as session, session.begin():
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        for name in tables:
+            await session.execute(text(f'ANALYZE "{name}"'))
 
 
 async def _apply_page(
