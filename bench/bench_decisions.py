@@ -69,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import (
     QUICK,
+    RawClient,
     Service,
     bench_nats,
     fresh_databases,
@@ -77,10 +78,11 @@ from _common import (
     service_env,
     service_process,
     setting,
+    token,
     wait_ready,
 )
+from _common import open_loop as common_open_loop
 
-from oneplan_consent.config import ConsentSettings
 from oneplan_consent.events import (
     CATALOGUE,
     CaptureMethod,
@@ -94,7 +96,6 @@ from oneplan_consent.events import (
 from oneplan_events.catalogue import Event
 from oneplan_events.streams import ensure_stream, service_stream
 from oneplan_events.vocabulary import DataClass, Purpose
-from oneplan_kit import issue_dev_token
 from oneplan_sharing import ConsentReplica, Decision, DecisionRequest, SharingState
 
 CHILDREN = setting("BENCH_CHILDREN", 20000, 500)
@@ -131,12 +132,6 @@ MIX = [
     for purpose in READS_FOR[recipient]
 ]
 NOW = datetime.now(UTC)
-
-
-def token(var_dir: Path, agency: str, roles: Sequence[str], children: Sequence[Any] = ()) -> str:
-    """A development token the benchmark's services accept."""
-    settings = ConsentSettings(var_dir=var_dir)
-    return issue_dev_token(settings, agency, roles, children)
 
 
 def stream_id_of(event: Event) -> str:
@@ -422,7 +417,7 @@ class HttpFigures:
 
 
 async def measure_http(service: Service, calls: list[Call], warm_up: list[Call]) -> HttpFigures:
-    client = RawClient("127.0.0.1", int(service.url.rsplit(":", 1)[1]))
+    client = RawClient.to(service)
     await client.open()
     try:
         await open_loop(client, warm_up)  # not reported
@@ -536,74 +531,16 @@ def print_http(results: dict[str, list[HttpFigures]], count: int) -> None:
     print(f"machine load average {load} on {os.cpu_count()} cores")
 
 
-class RawClient:
-    """A minimal HTTP/1.1 keep-alive client over asyncio streams (a pool of connections).
-
-    Why not httpx here: the load generator shares the machine with the server, and httpx
-    costs several times more CPU per request than the server's own work on this endpoint.
-    """
-
-    def __init__(self, host: str, port: int, size: int = 32) -> None:
-        self._host, self._port, self._size = host, port, size
-        self._pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
-            asyncio.Queue()
-        )
-
-    async def open(self) -> None:
-        for _ in range(self._size):
-            self._pool.put_nowait(await asyncio.open_connection(self._host, self._port))
-
-    async def close(self) -> None:
-        while not self._pool.empty():
-            _, writer = self._pool.get_nowait()
-            writer.close()
-
-    async def post_json(self, path: str, body: bytes, headers: str) -> int:
-        """POST ``body`` with ``headers`` (complete header lines); the response's status."""
-        reader, writer = await self._pool.get()
-        try:
-            writer.write(
-                f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = next(
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            await reader.readexactly(length)
-            return status
-        finally:
-            self._pool.put_nowait((reader, writer))
-
-
 async def open_loop(client: RawClient, calls: list[Call]) -> tuple[list[float], int]:
     """Send each call at its scheduled time (RATE per second); latency counts from that
     time. An answer other than 200 or 201 counts as an error."""
-    latencies: list[float] = []
-    errors = 0
-    interval = 1 / RATE
-    start = time.perf_counter() + 0.05
 
-    async def one(scheduled: float, call: Call) -> None:
-        nonlocal errors
-        status = await client.post_json(call.path, call.body, call.headers)
-        latencies.append(time.perf_counter() - scheduled)
-        if status not in (200, 201):
-            errors += 1
+    async def send(n: int) -> bool:
+        call = calls[n]
+        return await client.post_json(call.path, call.body, call.headers) in (200, 201)
 
-    tasks = []
-    for i, call in enumerate(calls):
-        scheduled = start + i * interval
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled, call)))
-    await asyncio.gather(*tasks)
-    return latencies, errors
+    schedule = await common_open_loop(send, len(calls), RATE)
+    return schedule.latencies, schedule.errors
 
 
 async def main() -> None:

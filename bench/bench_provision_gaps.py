@@ -238,7 +238,8 @@ async def main() -> None:
                     for round_number in range(ROUNDS):
                         order = contenders[round_number % 2 :] + contenders[: round_number % 2]
                         for name, send in order:
-                            latencies, errors, _ = await open_loop(send, RATE, SECONDS)
+                            run = await open_loop(send, int(RATE * SECONDS), RATE)
+                            latencies, errors = run.latencies, run.errors
                             results[name].append((latencies, errors))
                             print(
                                 f"  round {round_number + 1}: {name}: {describe(latencies, errors)}"

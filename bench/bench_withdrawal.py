@@ -44,9 +44,9 @@ from _common import (
     service_env,
     service_process,
     setting,
+    token,
     wait_ready,
 )
-from bench_decisions import token
 
 from oneplan_children.config import ChildrenSettings
 from oneplan_children.entrypoints.api import create_app as create_children_app

@@ -43,23 +43,23 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import (
+    Schedule,
     fresh_databases,
     open_loop,
     percentile,
     private_nats,
     service_env,
     service_process,
+    token,
     wait_ready,
 )
 
 from oneplan_events.streams import ensure_stream, service_stream
-from oneplan_kit.auth import issue_dev_token
 from oneplan_kit.db import create_engine
 from oneplan_kit.migrations import ensure_database, upgrade
 from oneplan_referrals.adapters.repository import seen, state_json
 from oneplan_referrals.adapters.tables import ReferralRow
 from oneplan_referrals.bootstrap import SERVICE
-from oneplan_referrals.config import ReferralsSettings
 from oneplan_referrals.domain.directory import demo_directory_csv, parse_directory
 from oneplan_referrals.domain.referral import (
     Appointment,
@@ -75,6 +75,7 @@ RATE = int(os.environ.get("BENCH_RATE", "50"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 PAGES = int(os.environ.get("BENCH_PAGES", "5"))
 PAGE = 100
+COUNT = RATE * SECONDS
 TODAY = date.today()
 SERVICES = [entry.id for entry in parse_directory(demo_directory_csv()).listed()]
 
@@ -160,7 +161,8 @@ async def seed(database: str) -> int:
     return waiting
 
 
-def report(name: str, latencies: list[float], errors: int, late: float) -> None:
+def report(name: str, schedule: Schedule) -> None:
+    latencies, errors, late = schedule.latencies, schedule.errors, schedule.late
     ms = [value * 1000 for value in latencies]
     print(
         f"{name:<55} p50 {statistics.median(ms):6.1f} ms  p99 {percentile(ms, 99):6.1f} ms  "
@@ -184,17 +186,14 @@ async def main() -> None:
                 f"{time.perf_counter() - started:.1f} s; {RATE} requests/s for {SECONDS} s"
             )
             env = service_env(server.url, var_dir, REFERRALS_DATABASE_URL=database)
-            with service_process("oneplan_referrals.entrypoints.api", env, var_dir) as service:
+            module = "oneplan_referrals.entrypoints.api"
+            with service_process(module, env, var_dir) as service:
                 limits = httpx.Limits(max_connections=64)
                 async with httpx.AsyncClient(
                     base_url=service.url, limits=limits, timeout=60
                 ) as client:
                     await wait_ready(client, service.url)
-                    settings = ReferralsSettings(var_dir=var_dir)
-                    auth = {
-                        "Authorization": "Bearer "
-                        + issue_dev_token(settings, "health", ["clinician"], [])
-                    }
+                    auth = {"Authorization": f"Bearer {token(var_dir, 'health', ['clinician'])}"}
 
                     async def http(n: int) -> bool:
                         params = {
@@ -209,7 +208,7 @@ async def main() -> None:
                     for n in range(20):  # warm-up, not timed
                         await http(n)
                     report(
-                        "referrals service GET /v1/referrals", *await open_loop(http, RATE, SECONDS)
+                        "referrals service GET /v1/referrals", await open_loop(http, COUNT, RATE)
                     )
             dsn = database.replace("postgresql+asyncpg", "postgresql")
             pool = await asyncpg.create_pool(dsn, min_size=4, max_size=16)
@@ -228,7 +227,7 @@ async def main() -> None:
 
                 report(
                     "raw asyncpg, the same page and count (baseline)",
-                    *await open_loop(raw, RATE, SECONDS),
+                    await open_loop(raw, COUNT, RATE),
                 )
             finally:
                 await pool.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -26,12 +26,12 @@ from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 from nats.js.errors import NotFoundError
-from sqlalchemy import delete, table
+from sqlalchemy import delete, table, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from oneplan_events._apply import Applier, Item
 from oneplan_events._jsapi import stream_names
-from oneplan_events.catalogue import Catalogue
+from oneplan_events.catalogue import Catalogue, Event
 from oneplan_events.envelope import Envelope
 from oneplan_events.reactions import Unapplicable
 from oneplan_events.uow import UnitOfWork
@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 _PAGE: Final = 500
+_ANALYZE_EVERY: Final = 20  # pages
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class ReadModel:
     name: str
     tables: Sequence[str]  # the table names, emptied first
     subscriptions: Sequence[Any]  # oneplan_kit.service.Subscription (imported late: no cycle)
+    prefetch: Callable[[AsyncSession, Sequence[Event]], Awaitable[None]] | None = None
+    """Loads, before a page is applied in its session, the rows its events will write (a
+    query a table, not a round trip an event); the handlers must look there first."""
 
 
 @dataclass
@@ -164,6 +168,7 @@ async def _replay_stream(
         await js.delete_consumer(stream, name)
     sub = await js.pull_subscribe(subject, durable=name, stream=stream, config=config)
     read = 0
+    pages = 0
     try:
         if (await sub.consumer_info()).num_pending == 0:
             return 0  # nothing in this stream for the filter
@@ -173,7 +178,11 @@ async def _replay_stream(
             except NatsTimeout:
                 break
             read += len(messages)
-            await _apply_page(applier, [applier.read(m) for m in messages], report)
+            items = [applier.read(m) for m in messages]
+            await _apply_page(applier, items, report, model.prefetch)
+            pages += 1
+            if pages % _ANALYZE_EVERY == 1:
+                await _analyze(applier.sessionmaker, model.tables)
             if progress is not None:
                 progress(stream, read, info.state.messages)
             # Nothing left for the filter (num_pending), or past the last message at the start.
@@ -188,12 +197,30 @@ async def _replay_stream(
     return read
 
 
-async def _apply_page(applier: Applier, items: list[Item], report: RebuildReport) -> None:
+async def _analyze(sessionmaker: async_sessionmaker[AsyncSession], tables: Sequence[str]) -> None:
+    """Fresh planner statistics for the tables being refilled (PostgreSQL): emptied, they
+    look empty to the planner until autovacuum gets round to them, and the handlers' and
+    prefetch's lookups by key would scan the growing tables instead of their indexes."""
+    async with sessionmaker() as session, session.begin():
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        for name in tables:
+            await session.execute(text(f'ANALYZE "{name}"'))
+
+
+async def _apply_page(
+    applier: Applier,
+    items: list[Item],
+    report: RebuildReport,
+    prefetch: Callable[[AsyncSession, Sequence[Event]], Awaitable[None]] | None = None,
+) -> None:
     wanted = [item for item in items if item.handler is not None]
     report.passed += len(items) - len(wanted) - sum(1 for i in items if i.problem is not None)
     report.skipped += sum(1 for item in items if item.problem is not None)
     try:
         async with applier.sessionmaker() as session, session.begin():
+            if prefetch is not None:
+                await prefetch(session, [item.event for item in wanted if item.event is not None])
             for item in wanted:
                 await applier.apply_one(session, item)
         report.applied += len(wanted)

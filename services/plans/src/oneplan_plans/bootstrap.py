@@ -10,6 +10,7 @@ from oneplan_kit import Conflict, Forbidden, NotFound, ServiceDefinition, Valida
 from oneplan_kit.rebuild import ReadModel
 from oneplan_plans.adapters import shared_plan_tables as shared
 from oneplan_plans.adapters import support_tables  # noqa: F401 - its tables join Base.metadata
+from oneplan_plans.adapters.shared_plan_store import prefetch_page
 from oneplan_plans.adapters.tables import Base
 from oneplan_plans.config import PlansSettings
 from oneplan_plans.domain.errors import (
@@ -93,6 +94,7 @@ SERVICE = ServiceDefinition(
                 REFERRALS_APPOINTMENTS,
                 TRANSPORT_JOURNEY,
             ],
+            prefetch=prefetch_page,
         )
     ],
 )

@@ -4,13 +4,20 @@ rebuild beside the live consumers converges) and the queries the plan's reads ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oneplan_events.catalogue import (
+    ContributionRevised,
+    ContributionSubmitted,
+    ContributionWithdrawn,
+    Event,
+)
 from oneplan_events.reactions import Unapplicable
 from oneplan_events.vocabulary import PlanSection
 from oneplan_plans.adapters.shared_plan_tables import (
@@ -30,12 +37,65 @@ __all__ = [
     "current_lines",
     "lead_professional",
     "lines_as_of",
+    "prefetch_page",
     "put_lead_professional",
     "put_line",
     "put_step",
     "sources_of",
     "steps_of",
 ]
+
+
+@dataclass
+class _Page:
+    """The rows a page of events writes, loaded before it is applied (and those it adds):
+    the writes below look here first, so a page costs no round trip an event."""
+
+    items: dict[UUID, PlanItemRow | None] = field(default_factory=dict)
+    version_items: set[UUID] = field(default_factory=set)  # every version of these is known
+    versions: set[tuple[UUID, str]] = field(default_factory=set)
+    source_children: set[UUID] = field(default_factory=set)  # every source of these is known
+    sources: dict[tuple[UUID, str], PlanSourceRow] = field(default_factory=dict)
+
+
+_PAGE: Final = "oneplan_plans.shared_plan.page"
+_CONTRIBUTIONS: Final = (ContributionSubmitted, ContributionRevised, ContributionWithdrawn)
+
+
+def _page(session: AsyncSession) -> _Page | None:
+    page = session.info.get(_PAGE)
+    return page if isinstance(page, _Page) else None
+
+
+async def prefetch_page(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Load, in one query a table, the rows a page of events will write (each contribution's
+    line and versions, each child's sources), so applying the page costs no round trip an
+    event and its inserts go in the page's one flush. The rebuild calls it before each page
+    (``ReadModel.prefetch``); keys it did not load fall back to ``session.get``."""
+    page = session.info.setdefault(_PAGE, _Page())
+    assert isinstance(page, _Page)
+    items = {e.contribution_id for e in events if isinstance(e, _CONTRIBUTIONS)}
+    children = {c for e in events if isinstance(c := getattr(e, "child_id", None), UUID)}
+    items -= page.version_items
+    children -= page.source_children
+    if items:
+        for item in items:
+            page.items.setdefault(item, None)
+        for row in await session.scalars(select(PlanItemRow).where(PlanItemRow.item_id.in_(items))):
+            page.items[row.item_id] = row
+        versions = await session.execute(
+            select(PlanItemVersionRow.item_id, PlanItemVersionRow.source_event).where(
+                PlanItemVersionRow.item_id.in_(items)
+            )
+        )
+        page.versions.update((item, event) for item, event in versions)
+        page.version_items |= items
+    if children:
+        for source in await session.scalars(
+            select(PlanSourceRow).where(PlanSourceRow.child_id.in_(children))
+        ):
+            page.sources[(source.child_id, source.stream)] = source
+        page.source_children |= children
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +132,11 @@ class LineWrite:
 async def put_line(session: AsyncSession, write: LineWrite, source: Provenance) -> None:
     """Apply one line's event: a new line, a new version, or its withdrawal. Stale writes
     (an older sequence of the same stream than the row holds) only add their version."""
-    row = await session.get(PlanItemRow, write.item_id)
+    page = _page(session)
+    if page is not None and write.item_id in page.items:
+        row = page.items[write.item_id]
+    else:
+        row = await session.get(PlanItemRow, write.item_id)
     if row is not None:
         _refuse_unless_author(row, write, source)
     await _add_version(session, write, source)
@@ -84,7 +148,10 @@ async def put_line(session: AsyncSession, write: LineWrite, source: Provenance) 
     ):
         return  # applied already, or a later event of the line is
     if row is None:
-        session.add(_new_row(write, source))
+        new = _new_row(write, source)
+        session.add(new)
+        if page is not None:
+            page.items[write.item_id] = new
         return
     row.section, row.data_class = write.section.value, write.data_class
     row.withdrawn = write.withdrawn
@@ -142,8 +209,15 @@ def _new_row(write: LineWrite, source: Provenance) -> PlanItemRow:
 
 
 async def _add_version(session: AsyncSession, write: LineWrite, source: Provenance) -> None:
-    if await session.get(PlanItemVersionRow, (write.item_id, source.event_id)) is not None:
+    key = (write.item_id, source.event_id)
+    page = _page(session)
+    if page is not None and write.item_id in page.version_items:
+        if key in page.versions:
+            return
+    elif await session.get(PlanItemVersionRow, key) is not None:
         return
+    if page is not None:
+        page.versions.add(key)
     session.add(
         PlanItemVersionRow(
             item_id=write.item_id,
@@ -168,16 +242,22 @@ async def _add_version(session: AsyncSession, write: LineWrite, source: Provenan
 
 
 async def _advance_source(session: AsyncSession, child_id: UUID, source: Provenance) -> None:
-    row = await session.get(PlanSourceRow, (child_id, source.stream))
+    key = (child_id, source.stream)
+    page = _page(session)
+    if page is not None and (child_id in page.source_children or key in page.sources):
+        row = page.sources.get(key)
+    else:
+        row = await session.get(PlanSourceRow, key)
     if row is None:
-        session.add(
-            PlanSourceRow(
-                child_id=child_id,
-                stream=source.stream,
-                last_sequence=source.sequence,
-                last_event_at=source.at,
-            )
+        row = PlanSourceRow(
+            child_id=child_id,
+            stream=source.stream,
+            last_sequence=source.sequence,
+            last_event_at=source.at,
         )
+        session.add(row)
+        if page is not None:
+            page.sources[key] = row
     elif source.sequence > row.last_sequence:
         row.last_sequence, row.last_event_at = source.sequence, source.at
 
