@@ -78,21 +78,23 @@ async def read_task(
     return AdviceTaskDetail(
         **AdviceTaskOut.of(row, today).model_dump(),
         question=row.question,
-        referrals=await _referrals_of(uow.session, row.child_id, today, directory),
+        referrals=(await _referrals_of(uow.session, row.child_id, today, directory))[0],
         reusable=[AdviceTaskOut.of(e, today) for e in earlier],
     )
 
 
 async def _referrals_of(
     session: AsyncSession, child_id: UUID, today: date, directory: Directory
-) -> list[ReferralOut]:
-    """The child's referrals here, oldest first, with status, outcome and wait."""
-    referrals = []
+) -> tuple[list[ReferralOut], int]:
+    """The child's referrals here, oldest first, with status, outcome and wait; the sum of
+    their versions (it changes whenever any of them does)."""
+    referrals, versions = [], 0
     for referral_row in await repository.referrals_of_child(session, child_id):
         referral = repository.referral_from_state(referral_row.state)
         entry = directory.get(referral.service_id)
         referrals.append(ReferralOut.of(referral, today, entry.name if entry else None))
-    return referrals
+        versions += referral_row.version
+    return referrals, versions
 
 
 @router.get(
@@ -121,20 +123,24 @@ async def read_context(
     if row is None:
         raise NotFound(f"no health advice task {advice_request_id}")
     story, withheld = await _story(sharing, cmd, staff, row.child_id)
-    earlier = []
+    earlier, versions = [], row.version + (story.revision if story else 0)
     for earlier_row in await repository.earlier_advice(session, row.child_id, advice_request_id):
         task, _ = await cmd.uow.load(repository.ADVICE_TASKS, earlier_row.advice_request_id)
         if isinstance(task, AdviceTask):
             earlier.append(EarlierAdvice.of_task(task, cmd.today))
+            versions += task.version
+    referrals, referral_versions = await _referrals_of(session, row.child_id, cmd.today, directory)
     context = AdviceContext(
         advice_request_id=advice_request_id,
         child_id=row.child_id,
         story=story,
         withheld=withheld,
-        referrals=await _referrals_of(session, row.child_id, cmd.today, directory),
+        referrals=referrals,
         earlier_advice=earlier,
     )
-    return await cmd.respond(context)
+    # The ETag: it changes whenever the task, a referral, an earlier advice or the story
+    # shown does.
+    return await cmd.respond(context, version=versions + referral_versions)
 
 
 async def _story(

@@ -185,7 +185,10 @@ async def worklist(
     limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
     after: Annotated[
         str | None,
-        Query(max_length=60, description="The `next` of the page before (none: the first page)."),
+        Query(
+            pattern=_AFTER.pattern,
+            description="The `next` of the page before (none: the first page).",
+        ),
     ] = None,
 ) -> Response:
     """The waiting list: open referrals not yet seen, longest waiting first, each with its
