@@ -1,18 +1,23 @@
-"""The bare FastAPI endpoint the HTTP benchmarks compare the services with.
+"""The bare FastAPI endpoints the HTTP benchmarks compare the services with.
 
-One POST route that reads a small JSON body into a pydantic model and answers a small JSON
-document: what any FastAPI service pays per request (uvicorn, routing, body validation, a
-response), with no authentication, no database and no consent replica. Served the way the
+``POST /v1/bare`` reads a small JSON body into a pydantic model and answers a small JSON
+document; ``GET /v1/bare/page?limit=n`` validates its query and answers a page of ``n``
+items shaped like the referrals worklist's, serialised per request as the worklist's is.
+What any FastAPI service pays per request (uvicorn, routing, validation, a response of
+that size), with no authentication, no database and no consent replica. Served the way the
 services are (``uvicorn <module>:create_app --factory``, one process).
 """
 
 from __future__ import annotations
 
-from uuid import UUID
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID, uuid4
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 
 class Asked(BaseModel):
@@ -32,4 +37,31 @@ def create_app() -> FastAPI:
     async def bare(body: Asked) -> JSONResponse:
         return JSONResponse({"permit": False, "basis": None, "reference": None, "reason": "bare"})
 
+    @app.get("/v1/bare/page")
+    async def page(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
+        items = [dict(_ITEM, referral_id=str(uuid4())) for _ in range(limit)]
+        body = {"total": 13605, "items": items, "next": f"2026-01-05_{uuid4()}"}
+        return Response(to_json(body), media_type="application/json")
+
     return app
+
+
+_ITEM: dict[str, Any] = {
+    "child_id": str(uuid4()),
+    "service_id": str(uuid4()),
+    "service_name": "Rise (CAMHS)",
+    "referrer_agency": "school",
+    "urgency": "routine",
+    "status": "accepted",
+    "received_on": date(2026, 1, 5),
+    "wait": {
+        "received_on": date(2026, 1, 5),
+        "breach_on": date(2026, 5, 11),
+        "first_seen_on": None,
+        "days": 97,
+        "weeks": 13,
+        "status": "on_track",
+        "flagged": False,
+        "next_appointment_on": date(2026, 4, 20),
+    },
+}

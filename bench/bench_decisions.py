@@ -683,6 +683,23 @@ class RawClient:
         finally:
             self._pool.put_nowait((reader, writer))
 
+    async def get(self, path: str, headers: str) -> tuple[int, bytes]:
+        """GET ``path`` (its query string included) with ``headers`` (complete header
+        lines); the response's status and body."""
+        reader, writer = await self._pool.get()
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n{headers}\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            return status, await reader.readexactly(length)
+        finally:
+            self._pool.put_nowait((reader, writer))
+
 
 async def open_loop(client: RawClient, calls: list[Call]) -> tuple[list[float], int]:
     """Send each call at its scheduled time (RATE per second); latency counts from that

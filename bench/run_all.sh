@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export BENCH_QUICK=1
 failed=()
 for script in bench_append bench_relay bench_replay bench_consumer bench_latency \
-    bench_decisions bench_withdrawal; do
+    bench_decisions bench_withdrawal bench_worklist; do
     echo "== ${script} (BENCH_QUICK=1)"
     if ! uv run python "bench/${script}.py"; then
         failed+=("${script}")
@@ -18,4 +18,4 @@ if ((${#failed[@]})); then
     echo "FAILED: ${failed[*]}"
     exit 1
 fi
-echo "all 7 benchmarks ran (quick sizes: figures meaningless)"
+echo "all 8 benchmarks ran (quick sizes: figures meaningless)"

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import and_, case, func, or_, select, true, tuple_
+from sqlalchemy import Date, Integer, Uuid, and_, bindparam, case, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oneplan_events.decider import Aggregate
@@ -61,6 +61,7 @@ __all__ = [
     "directory",
     "earlier_advice",
     "keep_story",
+    "referral_columns",
     "referral_from_state",
     "referrals_of_child",
     "remember_child",
@@ -130,32 +131,34 @@ def seen(referral: Referral) -> bool:
     return any(a.status is AppointmentStatus.ATTENDED for a in referral.appointments)
 
 
+def referral_columns(referral: Referral) -> dict[str, Any]:
+    """The referral's row as column values: what the projection writes."""
+    booked = booked_dates(referral)
+    return {
+        "referral_id": referral.referral_id,
+        "child_id": referral.child_id,
+        "service_id": referral.service_id,
+        "referrer_agency": referral.referrer_agency,
+        "urgency": referral.urgency.value,
+        "status": referral.status.value,
+        "open": referral.status.open,
+        "waiting": referral.status.open and not seen(referral),
+        "received_on": referral.received_on,
+        "breach_on": referral.received_on + EIGHTEEN_WEEKS,
+        "first_seen_on": first_seen_on(referral),
+        "earliest_booked_on": booked[0] if booked else None,
+        "booked_dates": " ".join(on.isoformat() for on in booked),
+        "state": state_json(referral),
+        "version": referral.version,
+    }
+
+
 async def project_referral(
     session: AsyncSession, referral: Referral | None, recorded: Sequence[RecordedEvent]
 ) -> None:
     """Bring the referral's row to `referral` (in the command's transaction)."""
-    if referral is None:
-        return
-    booked = booked_dates(referral)
-    await session.merge(
-        ReferralRow(
-            referral_id=referral.referral_id,
-            child_id=referral.child_id,
-            service_id=referral.service_id,
-            referrer_agency=referral.referrer_agency,
-            urgency=referral.urgency.value,
-            status=referral.status.value,
-            open=referral.status.open,
-            waiting=referral.status.open and not seen(referral),
-            received_on=referral.received_on,
-            breach_on=referral.received_on + EIGHTEEN_WEEKS,
-            first_seen_on=first_seen_on(referral),
-            earliest_booked_on=booked[0] if booked else None,
-            booked_dates=[on.isoformat() for on in booked],
-            state=state_json(referral),
-            version=referral.version,
-        )
-    )
+    if referral is not None:
+        await session.merge(ReferralRow(**referral_columns(referral)))
 
 
 REFERRALS: Aggregate[Referral | None, ReferralCommand] = Aggregate(REFERRAL, project_referral)
@@ -181,7 +184,7 @@ def _waiting_rows(rows: Sequence[Any]) -> list[WaitingRow]:
     return [
         WaitingRow(
             row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-            [date.fromisoformat(on) for on in row[8]],
+            [date.fromisoformat(on) for on in row[8].split()],
         )
         for row in rows
     ]  # fmt: skip
@@ -210,6 +213,30 @@ def _waiting(service_id: UUID | None) -> list[Any]:
     return where
 
 
+def _waiting_list_query(by_service: bool, after: bool) -> Any:
+    where: list[Any] = [ReferralRow.waiting]
+    if by_service:
+        where.append(ReferralRow.service_id == bindparam("service_id", type_=Uuid()))
+    total = select(func.count()).select_from(ReferralRow).where(*where).scalar_subquery()
+    if after:
+        position = tuple_(bindparam("after_on", type_=Date()), bindparam("after_id", type_=Uuid()))
+        where.append(tuple_(ReferralRow.received_on, ReferralRow.referral_id) > position)
+    return (
+        _waiting_select(total.label("total"))
+        .where(*where)
+        .order_by(ReferralRow.received_on, ReferralRow.referral_id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+# Built once: the worklist is the service's busiest read.
+_WAITING_LIST = {
+    (by_service, after): _waiting_list_query(by_service, after)
+    for by_service in (False, True)
+    for after in (False, True)
+}
+
+
 async def waiting_list(
     session: AsyncSession,
     *,
@@ -220,17 +247,13 @@ async def waiting_list(
     """A page of the waiting list, longest waiting first, after the keyset ``after``
     (received_on, referral_id), and the list's length, in one round trip (None when the
     page is empty: ask :func:`count_waiting`). Columns only, the service's name joined."""
-    where = _waiting(service_id)
-    total = select(func.count()).select_from(ReferralRow).where(*where).scalar_subquery()
+    query = _WAITING_LIST[(service_id is not None, after is not None)]
+    params: dict[str, Any] = {"limit": limit, "service_id": service_id}
     if after is not None:
-        where.append(tuple_(ReferralRow.received_on, ReferralRow.referral_id) > tuple_(*after))
-    query = (
-        _waiting_select(total.label("total"))
-        .where(*where)
-        .order_by(ReferralRow.received_on, ReferralRow.referral_id)
-        .limit(limit)
-    )
-    rows = (await session.execute(query)).all()
+        params["after_on"], params["after_id"] = after
+    # Core rows (columns only): no ORM identity work for a page of plain values.
+    connection = await session.connection()
+    rows = (await connection.execute(query, params)).all()
     return _waiting_rows(rows), (int(rows[0][9]) if rows else None)
 
 

@@ -90,8 +90,9 @@ class ReferralRow(Base):
     """The first attended appointment's date (None: not seen)."""
     earliest_booked_on: Mapped[date | None]
     """The earliest appointment still booked (None: none booked)."""
-    booked_dates: Mapped[list[str]] = mapped_column(JSON)
-    """Every appointment still booked, as ISO dates in order (the next appointment)."""
+    booked_dates: Mapped[str] = mapped_column(Text)
+    """Every appointment still booked, as ISO dates in order separated by spaces (the next
+    appointment; plain text, as a page of the worklist decodes 50 of them)."""
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int]
 

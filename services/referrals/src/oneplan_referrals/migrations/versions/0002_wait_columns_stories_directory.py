@@ -28,7 +28,7 @@ _NEW_COLUMNS = (
     ("breach_on", sa.Date()),
     ("first_seen_on", sa.Date()),
     ("earliest_booked_on", sa.Date()),
-    ("booked_dates", sa.JSON()),
+    ("booked_dates", sa.Text()),
 )
 _REQUIRED = ("referrer_agency", "urgency", "breach_on", "booked_dates")
 
@@ -44,7 +44,7 @@ def _columns_of(state: dict[str, Any]) -> dict[str, Any]:
         "breach_on": received + timedelta(weeks=18),
         "first_seen_on": date.fromisoformat(attended[0]) if attended else None,
         "earliest_booked_on": date.fromisoformat(booked[0]) if booked else None,
-        "booked_dates": booked,
+        "booked_dates": " ".join(booked),
     }
 
 
