@@ -226,7 +226,7 @@ async def open_loop(send: Callable[[int], Awaitable[bool]]) -> tuple[list[float]
         nonlocal errors
         try:
             ok = await send(n)
-        except (httpx.HTTPError, OSError):
+        except (httpx.HTTPError, OSError, asyncio.IncompleteReadError):
             ok = False
         latencies.append(time.perf_counter() - scheduled)
         errors += not ok
@@ -241,12 +241,21 @@ async def open_loop(send: Callable[[int], Awaitable[bool]]) -> tuple[list[float]
     return latencies, errors
 
 
-async def measure(send: Callable[[int], Awaitable[bool]], server: Service | None) -> Figures:
-    for n in range(20):  # warm-up, not timed
-        await send(n)
-    before = server.cpu_seconds() if server else 0.0
-    latencies, errors = await open_loop(send)
-    cpu = (server.cpu_seconds() - before) / len(latencies) if server else None
+async def measure(
+    send: Callable[[int], Awaitable[bool]], server: Service | None, client: RawClient | None
+) -> Figures:
+    # Connections of the round's own: uvicorn closes a keep-alive connection idle for 5 s.
+    if client is not None:
+        await client.open()
+    try:
+        for n in range(20):  # warm-up, not timed
+            await send(n)
+        before = server.cpu_seconds() if server else 0.0
+        latencies, errors = await open_loop(send)
+        cpu = (server.cpu_seconds() - before) / len(latencies) if server else None
+    finally:
+        if client is not None:
+            await client.close()
     return Figures(latencies, errors, cpu)
 
 
@@ -350,8 +359,6 @@ async def main() -> None:
                     header = f"Authorization: Bearer {token}\r\n"
                     service_client = RawClient("127.0.0.1", _port(referrals))
                     bare_client = RawClient("127.0.0.1", _port(bare))
-                    await service_client.open()
-                    await bare_client.open()
 
                     async def http(n: int) -> bool:
                         status, body = await service_client.get(paths[n % PAGES], header)
@@ -371,19 +378,19 @@ async def main() -> None:
                         return len(rows) == PAGE
 
                     contenders = [
-                        (SERVICE_NAME, http, referrals),
-                        (BARE, floor, bare),
-                        (RAW, raw, None),
+                        (SERVICE_NAME, http, referrals, service_client),
+                        (BARE, floor, bare, bare_client),
+                        (RAW, raw, None, None),
                     ]
-                    results: dict[str, list[Figures]] = {name: [] for name, _, _ in contenders}
+                    results: dict[str, list[Figures]] = {name: [] for name, *_ in contenders}
                     for round_number in range(ROUNDS):
                         shift = round_number % len(contenders)
-                        for name, send, process in contenders[shift:] + contenders[:shift]:
-                            figures = await measure(send, process)
+                        for name, send, process, raw_client in (
+                            contenders[shift:] + contenders[:shift]
+                        ):
+                            figures = await measure(send, process, raw_client)
                             results[name].append(figures)
                             print(f"  round {round_number + 1}: {name}: {describe(figures)}")
-                    await service_client.close()
-                    await bare_client.close()
             print_medians(results)
         await nc.close()
 
