@@ -15,8 +15,8 @@ from oneplan_events.vocabulary import DataClass, Purpose
 from oneplan_kit.access import AgencyStaff, Reader
 from oneplan_kit.auth import Principal
 from oneplan_kit.clock import TodayDep
-from oneplan_kit.commands import CommandDep, ReadDep
-from oneplan_kit.sharing import SharingDep
+from oneplan_kit.commands import Command, CommandDep, ReadDep
+from oneplan_kit.sharing import Sharing, SharingDep
 from oneplan_referrals.adapters import repository
 from oneplan_referrals.domain.advice import AdviceTask
 from oneplan_referrals.domain.directory import Directory
@@ -144,7 +144,7 @@ async def read_context(
 
 
 async def _story(
-    sharing: SharingDep, cmd: CommandDep, staff: Principal, child_id: UUID
+    sharing: Sharing, cmd: Command, staff: Principal, child_id: UUID
 ) -> tuple[StoryOut | None, list[Withheld]]:
     # Health reads the SEND team's data: always a decision, never "own data".
     reader = Reader(staff, Purpose.EHC_ASSESSMENT)
