@@ -4,6 +4,8 @@
   document: what any FastAPI service pays per request (uvicorn, routing, body validation, a
   response), with no authentication, no database and no consent replica.
 * ``GET /v1/bare``: answers a constant (the baseline of a read).
+* ``GET /v1/bare/page?limit=n``: validates its query and answers a page of ``n`` items shaped
+  like the referrals worklist's, serialised per request as the worklist's is.
 * ``GET /v1/bare/plan/{child_id}`` (only when ``BENCH_BARE_DATABASE_URL`` names the plans
   service's database): the shared plan's rows by raw SQL on asyncpg, the rows a plan read
   reads (the child, its current contribution lines, its journey steps, its lead
@@ -20,14 +22,15 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 AUDIT_TABLE = """
 CREATE TABLE IF NOT EXISTS bench_plan_audit (
@@ -118,4 +121,31 @@ def create_app() -> FastAPI:
             )
         return Response(json.dumps(found, default=str), media_type="application/json")
 
+    @app.get("/v1/bare/page")
+    async def page(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
+        items = [dict(_ITEM, referral_id=str(uuid4())) for _ in range(limit)]
+        body = {"total": 13605, "items": items, "next": f"2026-01-05_{uuid4()}"}
+        return Response(to_json(body), media_type="application/json")
+
     return app
+
+
+_ITEM: dict[str, Any] = {
+    "child_id": str(uuid4()),
+    "service_id": str(uuid4()),
+    "service_name": "Rise (CAMHS)",
+    "referrer_agency": "school",
+    "urgency": "routine",
+    "status": "accepted",
+    "received_on": date(2026, 1, 5),
+    "wait": {
+        "received_on": date(2026, 1, 5),
+        "breach_on": date(2026, 5, 11),
+        "first_seen_on": None,
+        "days": 97,
+        "weeks": 13,
+        "status": "on_track",
+        "flagged": False,
+        "next_appointment_on": date(2026, 4, 20),
+    },
+}

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export BENCH_QUICK=1
 failed=()
 for script in bench_append bench_relay bench_replay bench_consumer bench_latency \
-    bench_decisions bench_withdrawal bench_provision_gaps bench_shared_plan; do
+    bench_decisions bench_withdrawal bench_worklist bench_provision_gaps bench_shared_plan; do
     echo "== ${script} (BENCH_QUICK=1)"
     if ! uv run python "bench/${script}.py"; then
         failed+=("${script}")

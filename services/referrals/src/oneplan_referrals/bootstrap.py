@@ -6,6 +6,9 @@ CLI, `oneplan dev` and the generated deployment files (`./oneplan generate`) all
 
 from __future__ import annotations
 
+import logging
+
+from oneplan_events.store import ConcurrencyError
 from oneplan_kit import Conflict, NotFound, ServiceDefinition, ValidationProblem
 from oneplan_kit.runtime import Runtime
 from oneplan_referrals.adapters.directory import load_directory
@@ -13,8 +16,9 @@ from oneplan_referrals.adapters.tables import Base
 from oneplan_referrals.config import ReferralsSettings
 from oneplan_referrals.domain import errors
 from oneplan_referrals.entrypoints import advice, directory, referrals
-from oneplan_referrals.entrypoints.consumers import ADVICE_REQUESTS, CHILDREN
+from oneplan_referrals.entrypoints.consumers import ADVICE_REQUESTS, CHILDREN, STORIES
 from oneplan_referrals.events import CATALOGUE
+from oneplan_referrals.service_layer.directory import sync
 
 __all__ = ["SERVICE"]
 
@@ -27,10 +31,34 @@ def _invalid(error: errors.InvalidInput) -> ValidationProblem:
     )
 
 
+_log = logging.getLogger(__name__)
+
+# Instances starting together race to list the same services: the loser reads again.
+_SYNC_ATTEMPTS = 3
+
+
 async def _load_directory(runtime: Runtime) -> None:
-    # A faulty directory file stops the start with its faults, not the first referral.
+    """Bring the directory to the CSV file (each listing and change an event); a faulty
+    file stops the start with its faults, not the first referral."""
     settings = runtime.settings
-    load_directory(settings.directory_csv if isinstance(settings, ReferralsSettings) else None)
+    loaded = load_directory(
+        settings.directory_csv if isinstance(settings, ReferralsSettings) else None
+    )
+    for attempt in range(1, _SYNC_ATTEMPTS + 1):
+        try:
+            async with runtime.unit_of_work() as uow:
+                synced = await sync(uow, loaded)
+                await uow.commit()
+        except (ConcurrencyError, errors.AlreadyRecorded):
+            if attempt == _SYNC_ATTEMPTS:
+                raise
+            continue
+        if synced.listed or synced.changed:
+            _log.info(
+                "directory loaded",
+                extra={"listed": len(synced.listed), "changed": len(synced.changed)},
+            )
+        return
 
 
 SERVICE = ServiceDefinition(
@@ -55,7 +83,7 @@ SERVICE = ServiceDefinition(
         errors.AlreadyRecorded: lambda error: Conflict(str(error)),
         errors.WrongState: lambda error: Conflict(str(error)),
     },
-    subscriptions=[CHILDREN, ADVICE_REQUESTS],
+    subscriptions=[CHILDREN, STORIES, ADVICE_REQUESTS],
     on_startup=[_load_directory],
     uses_consent_replica=True,
 )

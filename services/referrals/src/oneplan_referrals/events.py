@@ -6,19 +6,24 @@ triage and discharge notes) stays in this service's own tables; it leaves the se
 contributions to the shared plan (`oneplan.referrals.contribution.submitted`, data class
 `health`, sections C and G), where the consent decision applies to every reader.
 
+The directory of services referrals go to is event-sourced too: each service of it is a
+record (`directory/<service id>`) listed, changed and retired by events, from the CSV loaded
+at start and from the directory API.
+
 Readers of other services' events (tolerant `ForeignEvent`s, just the fields needed):
-`oneplan.children.child.registered` (which children exist) and
-`oneplan.plans.advice.requested` (the EHC assessment's request for health advice).
+`oneplan.children.child.registered` (which children exist),
+`oneplan.children.story.revised` (the child's story, shown to a clinician only where consent
+allows) and `oneplan.plans.advice.requested` (the EHC assessment's request for health advice).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
 from oneplan_events.catalogue import (
     Catalogue,
@@ -28,12 +33,21 @@ from oneplan_events.catalogue import (
     register_contribution_events,
     register_disclosure_event,
 )
-from oneplan_events.types import AgencyName, BoundedDate, Name, ShortText
+from oneplan_events.types import (
+    AgencyName,
+    BoundedDate,
+    LongText,
+    Name,
+    PlainText,
+    ShortText,
+)
+from oneplan_events.vocabulary import Agency
 
 __all__ = [
     "CATALOGUE",
     "CONTRIBUTIONS",
     "DATA_CLASS",
+    "STORY_OWNER",
     "AdviceRequestedFacts",
     "AdviceSubmitted",
     "AdviceTaskOpened",
@@ -45,6 +59,11 @@ __all__ = [
     "CancelledBy",
     "ChildRegisteredFacts",
     "Commissioner",
+    "DirectoryEntry",
+    "DirectoryServiceChanged",
+    "DirectoryServiceListed",
+    "DirectoryServiceRetired",
+    "DirectorySource",
     "DischargeOutcome",
     "ReferralAccepted",
     "ReferralDeclined",
@@ -52,6 +71,8 @@ __all__ = [
     "ReferralReceived",
     "ReferralRedirected",
     "ReferralsDisclosureRecorded",
+    "ServiceDetails",
+    "StoryRevisedFacts",
     "Urgency",
 ]
 
@@ -249,6 +270,100 @@ class ReferralDischarged(Event):
     outcome: DischargeOutcome
 
 
+# -- the directory of services -----------------------------------------------------------------
+
+_Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+_Phone = Annotated[str, PlainText(max_length=30)]
+_Email = Annotated[str, PlainText(max_length=254), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class ServiceDetails(BaseModel):
+    """What the directory says about a service referrals can go to (public information,
+    nothing about any child)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: _Code
+    name: ShortText
+    organisation_id: UUID
+    organisation: ShortText
+    description: LongText
+    min_age: int = Field(ge=0, le=25)
+    max_age: int = Field(ge=0, le=25)
+    referral_criteria: LongText
+    email: _Email | None = None
+    phone: _Phone | None = None
+    url: HttpUrl | None = None
+    categories: tuple[Name, ...] = Field(default=(), max_length=20)
+
+    @field_validator("max_age")
+    @classmethod
+    def _ages_in_order(cls, max_age: int, info: ValidationInfo) -> int:
+        min_age = info.data.get("min_age")
+        if min_age is not None and min_age > max_age:
+            raise ValueError("min_age is above max_age")
+        return max_age
+
+    def takes_age(self, age: int) -> bool:
+        """Whether a child of ``age`` (whole years) is in the service's age range."""
+        return self.min_age <= age <= self.max_age
+
+
+class DirectoryEntry(ServiceDetails):
+    """One service of the directory: its id and details."""
+
+    id: UUID
+
+
+DirectorySource = Literal["csv", "api"]
+"""Where a directory change came from: the CSV loaded at start, or the directory API."""
+
+
+@CATALOGUE.register(
+    "oneplan.referrals.directory.service_listed",
+    DATA_CLASS,
+    summary="A service was added to the directory referrals go to (from the CSV loaded at "
+    "start or the directory API). Public information, nothing about any child.",
+)
+class DirectoryServiceListed(Event):
+    """A service joined the directory (streams `directory/<service id>`)."""
+
+    entry: DirectoryEntry
+    source: DirectorySource
+    recorded_by: _Sub
+
+
+@CATALOGUE.register(
+    "oneplan.referrals.directory.service_changed",
+    DATA_CLASS,
+    summary="A service of the directory changed; `entry` is its whole new description and "
+    "`changed_fields` names what changed.",
+)
+class DirectoryServiceChanged(Event):
+    """What the directory says about a service changed (the event holds the whole entry)."""
+
+    entry: DirectoryEntry
+    changed_fields: tuple[str, ...] = Field(min_length=1)
+    source: DirectorySource
+    recorded_by: _Sub
+
+
+@CATALOGUE.register(
+    "oneplan.referrals.directory.service_retired",
+    DATA_CLASS,
+    summary="A service left the directory: no new referrals go to it; the referrals it has "
+    "keep its name.",
+)
+class DirectoryServiceRetired(Event):
+    """A service was retired from the directory (final: a service that returns is listed
+    again under a new id)."""
+
+    service_id: UUID
+    retired_on: BoundedDate
+    reason: ShortText | None = None
+    recorded_by: _Sub
+
+
 # -- health advice for EHC needs assessments --------------------------------------------------
 
 
@@ -309,6 +424,22 @@ class ChildRegisteredFacts(ForeignEvent):
 
     child_id: UUID
     date_of_birth: date
+
+
+STORY_OWNER: Final = Agency.SEND
+"""Whose data the child's story is: the children service's owner agency (the SEND team).
+A clinician sees it only where a consent (or duty, or override) releases the SEND team's
+`story` data to health."""
+
+
+@CATALOGUE.reads("oneplan.children.story.revised", DataClass.STORY)
+class StoryRevisedFacts(ForeignEvent):
+    """The child's story ("all about me", the source of EHC plan section A), told or
+    revised: the whole new story, kept as it came (the children service's contract)."""
+
+    child_id: UUID
+    revision: int = Field(ge=1)
+    story: dict[str, Any]
 
 
 @CATALOGUE.reads("oneplan.plans.advice.requested", DataClass.EDUCATION)

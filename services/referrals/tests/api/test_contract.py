@@ -10,10 +10,11 @@ the service's clock."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
+from oneplan_referrals.entrypoints.examples import SERVICE
 from oneplan_testkit.contract import CONTROL_CHARACTERS, Call, fuzz, string_inputs, sweep
 
 from ..referrals_testing import OT, RISE, SALT, Service
@@ -38,6 +39,7 @@ class ReferralsState:
         self.service = service
         self.child = child
         self.headers = service.auth()
+        self.editor = service.auth("health", ("manager",))
         self.kept: dict[str, str] = {}
         # The sweep's hostile requests are refused before any record is read, so one bound
         # record per operation serves them all (only its first, valid call needs it fresh).
@@ -72,8 +74,16 @@ class ReferralsState:
             )
         return request_id
 
+    async def directory_service(self) -> str:
+        """A new service of the directory (at version 1)."""
+        body = {**SERVICE["complete"]["value"], "code": f"svc-{uuid4().hex[:12]}"}
+        added = await self.service.client.post("/v1/directory", json=body, headers=self.editor)
+        return str(added.json()["id"])
+
     async def bind(self, call: Call, honest: bool) -> None:
-        call.headers["Authorization"] = self.headers["Authorization"]
+        edits_directory = call.path.startswith("/v1/directory") and call.method != "GET"
+        headers = self.editor if edits_directory else self.headers
+        call.headers["Authorization"] = headers["Authorization"]
         # A drawn token names a CONSENT sequence that never comes: a 2 s wait for a 503.
         call.headers.pop("Consistency-Token", None)
         if not honest:
@@ -98,6 +108,13 @@ class ReferralsState:
             await self._bind_referral(call)
         if "advice_request_id" in params:
             await self._bind_task(call)
+        if "service_id" in params:
+            # A change or retirement of a service of its own, at the version it names.
+            params["service_id"] = (
+                str(RISE) if call.method == "GET" else await self.directory_service()
+            )
+            if call.method != "GET":
+                call.headers["If-Match"] = '"1"'
         if isinstance(call.body, dict):
             self._bind_body(call.body)
 
@@ -132,6 +149,8 @@ class ReferralsState:
     def _bind_body(self, body: dict[str, Any]) -> None:
         if "child_id" in body:
             body["child_id"] = str(self.child)
+        if "organisation_id" in body:
+            body["code"] = f"svc-{uuid4().hex[:12]}"  # each service its own code
         if "service_id" in body:
             body["service_id"] = str(RISE)
         if "to_service_id" in body or body.get("decision") == "redirected":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from oneplan_referrals.entrypoints.schemas import WaitingPage
+
 from ..referrals_testing import OT, RISE, SALT, Service
 
 
@@ -89,10 +91,47 @@ async def test_the_worklist_puts_the_longest_waits_first_and_flags_breaches(
         ("2026-03-02", 13, True),  # 5 weeks to its breach date, nothing booked
         ("2026-04-20", 6, False),
     ]
+    assert body["next"] is None
+    WaitingPage.model_validate(body)  # the hand-built JSON is what the document says
     report = await service.client.get("/v1/reports/waiting", headers=service.auth())
     assert report.status_code == 200, report.text
     assert [b["count"] for b in report.json()["bands"]] == [0, 1, 1, 1]
     assert [f["received_on"] for f in report.json()["flagged"]] == ["2025-12-01", "2026-03-02"]
+    assert report.json()["open"] == 3
+
+
+async def test_the_worklist_pages_by_position(service: Service) -> None:
+    child = await service.known_child()
+    for received_on in ("2026-04-20", "2025-12-01", "2026-03-02", "2026-03-02", "2026-05-04"):
+        assert (await service.refer(child, received_on=received_on)).status_code == 201
+    seen: list[str] = []
+    after = None
+    for _ in range(3):
+        params = {"limit": 2, **({"after": after} if after else {})}
+        page = await service.client.get("/v1/referrals", params=params, headers=service.auth())
+        assert page.status_code == 200, page.text
+        assert page.json()["total"] == 5
+        seen += [item["referral_id"] for item in page.json()["items"]]
+        after = page.json()["next"]
+        if after is None:
+            break
+    received = []
+    for referral_id in seen:
+        detail = await service.client.get(f"/v1/referrals/{referral_id}", headers=service.auth())
+        received.append(detail.json()["received_on"])
+    assert received == ["2025-12-01", "2026-03-02", "2026-03-02", "2026-04-20", "2026-05-04"]
+    assert len(set(seen)) == 5
+    assert after is None
+    only_salt = await service.client.get(
+        "/v1/referrals", params={"service_id": str(SALT)}, headers=service.auth()
+    )
+    assert only_salt.json() == {"total": 0, "items": [], "next": None}
+    for bad in ("2026-01-05", "2026-13-40_3f2b8a10-4c1e-4f7a-9b61-0c5d2e7a1001", "x" * 61):
+        refused = await service.client.get(
+            "/v1/referrals", params={"after": bad}, headers=service.auth()
+        )
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["location"] == ["query", "after"]
 
 
 async def test_bad_input_is_refused_naming_each_field_and_nothing_is_written(

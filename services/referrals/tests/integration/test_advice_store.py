@@ -112,3 +112,20 @@ async def test_submitted_advice_is_offered_for_reuse_and_submitted_once(
         open_ids = [row.advice_request_id for row in still_open]
     assert offered == [first.advice_request_id]
     assert open_ids == [second.advice_request_id]
+
+
+async def test_the_latest_story_is_kept_and_an_older_one_arriving_late_passed_over(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    child = uuid4()
+    told = {"what_helps": {"text": "Music at lunchtime."}}
+    async with sessions() as session, session.begin():
+        assert await repository.keep_story(session, child, 1, {"what_helps": {"text": "Old."}})
+        assert await repository.keep_story(session, child, 2, told)
+        assert not await repository.keep_story(session, child, 1, {"what_helps": {"text": "x"}})
+        assert not await repository.keep_story(session, child, 2, {"what_helps": {"text": "y"}})
+    async with sessions() as session:
+        kept = await repository.child_story(session, child)
+        assert kept is not None
+        assert (kept.revision, kept.story) == (2, told)
+        assert await repository.child_story(session, uuid4()) is None

@@ -22,9 +22,10 @@ from oneplan_referrals.bootstrap import SERVICE
 from oneplan_referrals.domain.commands import AcceptReferral, BookAppointment
 from oneplan_referrals.domain.errors import InvalidInput, WrongState
 from oneplan_referrals.events import Urgency
+from oneplan_referrals.service_layer.directory import sync
 from oneplan_referrals.service_layer.handlers import on_referral, receive_referral
 
-from ..referrals_testing import RISE
+from ..referrals_testing import OT, RISE
 
 CALLER = Principal("clinician-1", "health", frozenset({"clinician"}))
 REASON = "Low mood and school refusal since January."
@@ -35,8 +36,12 @@ DIRECTORY = load_directory(None)
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(database_url)
     await upgrade(SERVICE.migrations_location, engine)
+    made = create_sessionmaker(engine)
+    async with UnitOfWork(made, EventStore(SERVICE.catalogue), source=SERVICE.source) as uow:
+        await sync(uow, DIRECTORY)
+        await uow.commit()
     try:
-        yield create_sessionmaker(engine)
+        yield made
     finally:
         await engine.dispose()
 
@@ -80,7 +85,8 @@ async def test_a_referral_is_stored_projected_and_its_reason_never_published(
     async with work(sessions) as uow:
         [row] = await repository.referrals_of_child(uow.session, referral.child_id)
         notes = [n.text for n in await repository.clinical_notes(uow.session, referral.referral_id)]
-        published = (await uow.session.execute(select(outbox.c.body))).scalars().all()
+        query = select(outbox.c.body).where(outbox.c.stream_id.like("referral/%"))
+        published = (await uow.session.execute(query)).scalars().all()
         state = repository.referral_from_state(row.state)
         status, is_open, version = row.status, row.open, row.version
     assert (status, is_open, version, state.accepted_on) == (
@@ -158,13 +164,17 @@ async def test_the_worklist_query_pages_open_referrals_longest_waiting_first(
             )
         await uow.commit()
     async with work(sessions) as uow:
-        first = await repository.waiting_list(uow.session, limit=2)
-        rest = await repository.waiting_list(uow.session, limit=2, offset=2)
-        total = await repository.count_referrals(uow.session, waiting_only=True)
-        received = [date.fromisoformat(r["received_on"]) for r in [*first, *rest]]
-    assert received == [
+        first, total = await repository.waiting_list(uow.session, limit=2)
+        after = (first[-1].received_on, first[-1].referral_id)
+        rest, _ = await repository.waiting_list(uow.session, limit=2, after=after)
+        end = (rest[-1].received_on, rest[-1].referral_id)
+        beyond, no_total = await repository.waiting_list(uow.session, limit=2, after=end)
+        counted = await repository.count_waiting(uow.session)
+        others = await repository.count_waiting(uow.session, service_id=OT)
+    assert [r.received_on for r in [*first, *rest]] == [
         date(2025, 11, 3),
         date(2026, 1, 5),
         date(2026, 3, 1),
     ]
-    assert total == 3
+    assert {r.service_name for r in [*first, *rest]} == {"Rise (CAMHS)"}
+    assert (total, beyond, no_total, counted, others) == (3, [], None, 3, 0)

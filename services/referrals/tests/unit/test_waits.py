@@ -4,6 +4,7 @@ cancellations, redirections keeping the received date, and the flags."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import date, timedelta
 from uuid import UUID, uuid4
 
@@ -13,7 +14,13 @@ from oneplan_referrals.domain.referral import (
     Referral,
     ReferralStatus,
 )
-from oneplan_referrals.domain.waits import ClockStatus, wait_of
+from oneplan_referrals.domain.waits import (
+    ClockStatus,
+    booked_dates,
+    first_seen_on,
+    wait_of,
+    wait_on,
+)
 from oneplan_referrals.events import CancelledBy, Urgency
 
 RECEIVED = date(2026, 1, 5)
@@ -118,3 +125,19 @@ def test_a_referral_closed_without_being_seen_stops() -> None:
     closed = referral(status=ReferralStatus.DECLINED, closed_on=date(2026, 1, 9))
     wait = wait_of(closed, date(2026, 9, 1))
     assert (wait.status, wait.days, wait.flagged) == (ClockStatus.STOPPED, 4, False)
+
+
+def test_the_wait_from_a_read_models_columns_is_the_referrals_wait() -> None:
+    """wait_on (what the worklist computes from columns) against wait_of (from the whole
+    referral), with two appointments of every outcome either side of the breach date."""
+    days = [BREACH - timedelta(days=43), BREACH - timedelta(days=1), BREACH, BREACH + timedelta(1)]
+    for today, first, second in itertools.product(days, days, days):
+        for one, two in itertools.product(AppointmentStatus, repeat=2):
+            waiting = referral(appointment(first, one), appointment(second, two))
+            columns = wait_on(
+                today,
+                RECEIVED,
+                first_seen=first_seen_on(waiting),
+                booked=booked_dates(waiting),
+            )
+            assert columns == wait_of(waiting, today), (today, first, one, second, two)

@@ -6,23 +6,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, Uuid, and_, bindparam, case, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oneplan_events.decider import Aggregate
 from oneplan_events.store import RecordedEvent
 from oneplan_referrals.adapters.tables import (
     AdviceTaskRow,
+    ChildStoryRow,
     ClinicalNoteRow,
+    DirectoryServiceRow,
     KnownChildRow,
     ReferralRow,
 )
 from oneplan_referrals.domain.advice import ADVICE, AdviceTask
-from oneplan_referrals.domain.commands import AdviceCommand, ReferralCommand
+from oneplan_referrals.domain.commands import AdviceCommand, DirectoryCommand, ReferralCommand
+from oneplan_referrals.domain.directory import Directory
+from oneplan_referrals.domain.listing import LISTING, ListedService
 from oneplan_referrals.domain.referral import (
     REFERRAL,
     Appointment,
@@ -30,19 +35,33 @@ from oneplan_referrals.domain.referral import (
     Referral,
     ReferralStatus,
 )
-from oneplan_referrals.events import CancelledBy, DischargeOutcome, Urgency
+from oneplan_referrals.domain.waits import (
+    BANDS,
+    EIGHTEEN_WEEKS,
+    WARNING,
+    WaitingFigures,
+    booked_dates,
+    first_seen_on,
+)
+from oneplan_referrals.events import CancelledBy, DirectoryEntry, DischargeOutcome, Urgency
 
 __all__ = [
     "ADVICE_TASKS",
+    "DIRECTORY",
     "REFERRALS",
+    "WaitingRow",
     "add_clinical_note",
     "advice_task_row",
     "advice_tasks",
-    "all_referrals",
     "child_is_known",
+    "child_story",
     "clinical_notes",
-    "count_referrals",
+    "code_in_use",
+    "count_waiting",
+    "directory",
     "earlier_advice",
+    "keep_story",
+    "referral_columns",
     "referral_from_state",
     "referrals_of_child",
     "remember_child",
@@ -50,6 +69,7 @@ __all__ = [
     "set_question",
     "state_json",
     "waiting_list",
+    "waiting_report",
 ]
 
 
@@ -111,63 +131,197 @@ def seen(referral: Referral) -> bool:
     return any(a.status is AppointmentStatus.ATTENDED for a in referral.appointments)
 
 
+def referral_columns(referral: Referral) -> dict[str, Any]:
+    """The referral's row as column values: what the projection writes."""
+    booked = booked_dates(referral)
+    return {
+        "referral_id": referral.referral_id,
+        "child_id": referral.child_id,
+        "service_id": referral.service_id,
+        "referrer_agency": referral.referrer_agency,
+        "urgency": referral.urgency.value,
+        "status": referral.status.value,
+        "open": referral.status.open,
+        "waiting": referral.status.open and not seen(referral),
+        "received_on": referral.received_on,
+        "breach_on": referral.received_on + EIGHTEEN_WEEKS,
+        "first_seen_on": first_seen_on(referral),
+        "earliest_booked_on": booked[0] if booked else None,
+        "booked_dates": " ".join(on.isoformat() for on in booked),
+        "state": state_json(referral),
+        "version": referral.version,
+    }
+
+
 async def project_referral(
     session: AsyncSession, referral: Referral | None, recorded: Sequence[RecordedEvent]
 ) -> None:
     """Bring the referral's row to `referral` (in the command's transaction)."""
-    if referral is None:
-        return
-    await session.merge(
-        ReferralRow(
-            referral_id=referral.referral_id,
-            child_id=referral.child_id,
-            service_id=referral.service_id,
-            status=referral.status.value,
-            open=referral.status.open,
-            waiting=referral.status.open and not seen(referral),
-            received_on=referral.received_on,
-            state=state_json(referral),
-            version=referral.version,
-        )
-    )
+    if referral is not None:
+        await session.merge(ReferralRow(**referral_columns(referral)))
 
 
 REFERRALS: Aggregate[Referral | None, ReferralCommand] = Aggregate(REFERRAL, project_referral)
 """Referrals as the kit runs them: the decider and its projection."""
 
 
+@dataclass(frozen=True, slots=True)
+class WaitingRow:
+    """One referral of the waiting list as its row's columns hold it (no state decoded)."""
+
+    referral_id: UUID
+    child_id: UUID
+    service_id: UUID
+    service_name: str | None
+    referrer_agency: str
+    urgency: str
+    status: str
+    received_on: date
+    booked: list[date]
+
+
+def _waiting_rows(rows: Sequence[Any]) -> list[WaitingRow]:
+    return [
+        WaitingRow(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+            [date.fromisoformat(on) for on in row[8].split()],
+        )
+        for row in rows
+    ]  # fmt: skip
+
+
+def _waiting_select(*extra: Any) -> Any:
+    return select(
+        ReferralRow.referral_id,
+        ReferralRow.child_id,
+        ReferralRow.service_id,
+        DirectoryServiceRow.name,
+        ReferralRow.referrer_agency,
+        ReferralRow.urgency,
+        ReferralRow.status,
+        ReferralRow.received_on,
+        ReferralRow.booked_dates,
+        *extra,
+    ).outerjoin(DirectoryServiceRow, DirectoryServiceRow.service_id == ReferralRow.service_id)
+
+
+def _waiting(service_id: UUID | None) -> list[Any]:
+    # The bare column, as the partial indexes' predicates are written (`waiting`, `waiting = 1`).
+    where: list[Any] = [ReferralRow.waiting]
+    if service_id is not None:
+        where.append(ReferralRow.service_id == service_id)
+    return where
+
+
+def _waiting_list_query(by_service: bool, after: bool) -> Any:
+    where: list[Any] = [ReferralRow.waiting]
+    if by_service:
+        where.append(ReferralRow.service_id == bindparam("service_id", type_=Uuid()))
+    total = select(func.count()).select_from(ReferralRow).where(*where).scalar_subquery()
+    if after:
+        position = tuple_(bindparam("after_on", type_=Date()), bindparam("after_id", type_=Uuid()))
+        where.append(tuple_(ReferralRow.received_on, ReferralRow.referral_id) > position)
+    return (
+        _waiting_select(total.label("total"))
+        .where(*where)
+        .order_by(ReferralRow.received_on, ReferralRow.referral_id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+# Built once: the worklist is the service's busiest read.
+_WAITING_LIST = {
+    (by_service, after): _waiting_list_query(by_service, after)
+    for by_service in (False, True)
+    for after in (False, True)
+}
+
+
 async def waiting_list(
-    session: AsyncSession, *, service_id: UUID | None = None, limit: int, offset: int = 0
-) -> list[dict[str, Any]]:
-    """A page of the waiting list as the rows' JSON states (no ORM objects: the worklist's
-    hot path), longest waiting first."""
-    query = select(ReferralRow.state).where(ReferralRow.waiting.is_(True))
-    if service_id is not None:
-        query = query.where(ReferralRow.service_id == service_id)
-    query = query.order_by(ReferralRow.received_on, ReferralRow.referral_id)
-    return list((await session.execute(query.limit(limit).offset(offset))).scalars())
+    session: AsyncSession,
+    *,
+    service_id: UUID | None = None,
+    limit: int,
+    after: tuple[date, UUID] | None = None,
+) -> tuple[list[WaitingRow], int | None]:
+    """A page of the waiting list, longest waiting first, after the keyset ``after``
+    (received_on, referral_id), and the list's length, in one round trip (None when the
+    page is empty: ask :func:`count_waiting`). Columns only, the service's name joined."""
+    query = _WAITING_LIST[(service_id is not None, after is not None)]
+    params: dict[str, Any] = {"limit": limit, "service_id": service_id}
+    if after is not None:
+        params["after_on"], params["after_id"] = after
+    # Core rows (columns only): no ORM identity work for a page of plain values.
+    connection = await session.connection()
+    rows = (await connection.execute(query, params)).all()
+    return _waiting_rows(rows), (int(rows[0][9]) if rows else None)
 
 
-async def all_referrals(
-    session: AsyncSession, *, service_id: UUID | None = None
-) -> Sequence[ReferralRow]:
-    """Every referral (one service's when asked), oldest first: what the report counts."""
-    query = select(ReferralRow)
-    if service_id is not None:
-        query = query.where(ReferralRow.service_id == service_id)
-    return (await session.scalars(query.order_by(ReferralRow.received_on))).all()
-
-
-async def count_referrals(
-    session: AsyncSession, *, waiting_only: bool, service_id: UUID | None = None
-) -> int:
-    """How many referrals (only the waiting list's when asked)."""
-    query = select(func.count()).select_from(ReferralRow)
-    if waiting_only:
-        query = query.where(ReferralRow.waiting.is_(True))
-    if service_id is not None:
-        query = query.where(ReferralRow.service_id == service_id)
+async def count_waiting(session: AsyncSession, *, service_id: UUID | None = None) -> int:
+    """How many referrals are on the waiting list (one service's when asked)."""
+    query = select(func.count()).select_from(ReferralRow).where(*_waiting(service_id))
     return int((await session.execute(query)).scalar_one())
+
+
+def _in_band(today: date, low: int, high: int | None) -> Any:
+    # Completed weeks in [low, high]: received in (today - (high + 1) weeks, today - low
+    # weeks]; the newest band also holds anything received after today.
+    received = ReferralRow.received_on
+    condition = [received > today - timedelta(weeks=high + 1)] if high is not None else []
+    if low:
+        condition.append(received <= today - timedelta(weeks=low))
+    return and_(true(), *condition)
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def waiting_report(
+    session: AsyncSession, today: date, *, service_id: UUID | None = None
+) -> tuple[WaitingFigures, list[WaitingRow]]:
+    """The waiting report on ``today``, counted in SQL from the rows' columns (PostgreSQL
+    and SQLite alike): the same figures as :func:`oneplan_referrals.domain.waits.
+    waiting_figures` over the referrals themselves; and the flagged referrals' rows."""
+    bands = [_count(_in_band(today, low, high)) for low, high, _ in BANDS]
+    waiting_counts = (
+        await session.execute(select(func.count(), *bands).where(*_waiting(service_id)))
+    ).one()
+    flagged = or_(
+        ReferralRow.breach_on < today,
+        ReferralRow.earliest_booked_on > ReferralRow.breach_on,
+        and_(ReferralRow.earliest_booked_on.is_(None), ReferralRow.breach_on <= today + WARNING),
+    )
+    flagged_rows = _waiting_rows(
+        (
+            await session.execute(
+                _waiting_select()
+                .where(*_waiting(service_id), flagged)
+                .order_by(ReferralRow.received_on, ReferralRow.referral_id)
+            )
+        ).all()
+    )
+    seen_where: list[Any] = [ReferralRow.first_seen_on.is_not(None)]
+    if service_id is not None:
+        seen_where.append(ReferralRow.service_id == service_id)
+    seen_counts = (
+        await session.execute(
+            select(func.count(), _count(ReferralRow.first_seen_on <= ReferralRow.breach_on))
+            .select_from(ReferralRow)
+            .where(*seen_where)
+        )
+    ).one()
+    figures = WaitingFigures(
+        waiting=int(waiting_counts[0]),
+        bands=tuple(
+            (label, int(count))
+            for (_, _, label), count in zip(BANDS, waiting_counts[1:], strict=True)
+        ),
+        flagged=tuple(row.referral_id for row in flagged_rows),
+        first_seen=int(seen_counts[0]),
+        first_seen_within_18_weeks=int(seen_counts[1]),
+    )
+    return figures, flagged_rows
 
 
 async def referrals_of_child(session: AsyncSession, child_id: UUID) -> Sequence[ReferralRow]:
@@ -212,6 +366,51 @@ async def clinical_notes(session: AsyncSession, referral_id: UUID) -> Sequence[C
     return rows.all()
 
 
+# -- the directory ----------------------------------------------------------------------------
+
+
+async def project_listing(
+    session: AsyncSession, listed: ListedService | None, recorded: Sequence[RecordedEvent]
+) -> None:
+    """Bring the directory's row for the service to `listed`."""
+    if listed is None:
+        return
+    entry = listed.entry
+    await session.merge(
+        DirectoryServiceRow(
+            service_id=entry.id,
+            code=entry.code,
+            name=entry.name,
+            entry=entry.model_dump(mode="json"),
+            retired_on=listed.retired_on,
+            version=listed.version,
+        )
+    )
+
+
+DIRECTORY: Aggregate[ListedService | None, DirectoryCommand] = Aggregate(LISTING, project_listing)
+"""The services of the directory as the kit runs them."""
+
+
+async def directory(session: AsyncSession) -> Directory:
+    """The directory as its records say now (retired services included, marked)."""
+    query = select(DirectoryServiceRow.entry, DirectoryServiceRow.retired_on)
+    rows = (await session.execute(query)).all()
+    entries = [DirectoryEntry.model_validate(row[0]) for row in rows]
+    retired = frozenset(e.id for e, row in zip(entries, rows, strict=True) if row[1] is not None)
+    return Directory({entry.id: entry for entry in entries}, retired)
+
+
+async def code_in_use(session: AsyncSession, code: str, service_id: UUID) -> bool:
+    """Whether a service other than ``service_id`` has the code ``code``."""
+    found = await session.scalar(
+        select(DirectoryServiceRow.service_id).where(
+            DirectoryServiceRow.code == code, DirectoryServiceRow.service_id != service_id
+        )
+    )
+    return found is not None
+
+
 # -- children ---------------------------------------------------------------------------------
 
 
@@ -223,6 +422,26 @@ async def remember_child(session: AsyncSession, child_id: UUID, date_of_birth: d
 async def child_is_known(session: AsyncSession, child_id: UUID) -> bool:
     """Whether the children service registered this child."""
     return await session.get(KnownChildRow, child_id) is not None
+
+
+async def keep_story(
+    session: AsyncSession, child_id: UUID, revision: int, story: dict[str, Any]
+) -> bool:
+    """Keep the child's story at ``revision`` unless a later one is kept already (False)."""
+    row = await session.get(ChildStoryRow, child_id)
+    if row is None:
+        session.add(ChildStoryRow(child_id=child_id, revision=revision, story=story))
+        return True
+    if row.revision >= revision:
+        return False
+    row.revision = revision
+    row.story = story
+    return True
+
+
+async def child_story(session: AsyncSession, child_id: UUID) -> ChildStoryRow | None:
+    """The child's story as last published, if the children service published one."""
+    return await session.get(ChildStoryRow, child_id)
 
 
 # -- health advice ----------------------------------------------------------------------------

@@ -6,21 +6,33 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from oneplan_referrals.events import Author, CancelledBy, Commissioner, DischargeOutcome, Urgency
+from oneplan_referrals.events import (
+    Author,
+    CancelledBy,
+    Commissioner,
+    DirectoryEntry,
+    DirectorySource,
+    DischargeOutcome,
+    Urgency,
+)
 
 __all__ = [
     "AcceptReferral",
     "AdviceCommand",
     "BookAppointment",
     "CancelAppointment",
+    "ChangeService",
     "DeclineReferral",
+    "DirectoryCommand",
     "DischargeReferral",
+    "ListService",
     "OpenAdviceTask",
     "ReceiveReferral",
     "RecordAttendance",
     "RecordDidNotAttend",
     "RedirectReferral",
     "ReferralCommand",
+    "RetireService",
     "SubmitAdvice",
 ]
 
@@ -145,3 +157,34 @@ class SubmitAdvice:
 
 AdviceCommand = OpenAdviceTask | SubmitAdvice
 """Every command of a health advice task."""
+
+
+@dataclass(frozen=True)
+class ListService:
+    """Add a service to the directory."""
+
+    entry: DirectoryEntry
+    source: DirectorySource
+    by: str
+
+
+@dataclass(frozen=True)
+class ChangeService:
+    """Say something new about a service of the directory (the whole new entry)."""
+
+    entry: DirectoryEntry
+    source: DirectorySource
+    by: str
+
+
+@dataclass(frozen=True)
+class RetireService:
+    """Take a service out of the directory: no new referrals go to it."""
+
+    on: date
+    by: str
+    reason: str | None = None
+
+
+DirectoryCommand = ListService | ChangeService | RetireService
+"""Every command of a service of the directory."""

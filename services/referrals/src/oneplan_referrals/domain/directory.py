@@ -3,7 +3,9 @@
 A directory is read from CSV (one row a service; `data/directory.csv` is the synthetic one the
 service ships for the demo) and exported in the Open Referral UK shape (HSDS 3.0 as profiled by
 ORUK: services with their organization, eligibility, contacts and taxonomy terms). Pure: text
-in, values out; loading a file is the caller's business.
+in, values out; loading a file is the caller's business. Each service of it is a record of its
+own, listed, changed and retired by events (`domain/listing.py`); a :class:`Directory` is
+what those records say now.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import ValidationError
 
-from oneplan_events.types import LongText, Name, PlainText, ShortText
+from oneplan_referrals.events import DirectoryEntry
 
 __all__ = [
     "CSV_COLUMNS",
@@ -46,10 +48,6 @@ CSV_COLUMNS = (
 )
 """The directory's CSV header, in order (`categories` separated by `;`)."""
 
-_Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-_Phone = Annotated[str, PlainText(max_length=30)]
-_Email = Annotated[str, PlainText(max_length=254), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-
 
 class DirectoryError(ValueError):
     """A directory that cannot be used: each fault names its row and column."""
@@ -59,43 +57,26 @@ class DirectoryError(ValueError):
         self.faults = faults
 
 
-class DirectoryEntry(BaseModel):
-    """One service referrals can go to."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: UUID
-    code: _Code
-    name: ShortText
-    organisation_id: UUID
-    organisation: ShortText
-    description: LongText
-    min_age: int = Field(ge=0, le=25)
-    max_age: int = Field(ge=0, le=25)
-    referral_criteria: LongText
-    email: _Email | None = None
-    phone: _Phone | None = None
-    url: HttpUrl | None = None
-    categories: tuple[Name, ...] = ()
-
-    def takes_age(self, age: int) -> bool:
-        """Whether a child of ``age`` (whole years) is in the service's age range."""
-        return self.min_age <= age <= self.max_age
-
-
 @dataclass(frozen=True)
 class Directory:
-    """The services, by id."""
+    """The services, by id; ``retired`` ones keep their entry (a referral to one still
+    names it) but take no new referrals and are not listed."""
 
     entries: Mapping[UUID, DirectoryEntry]
+    retired: frozenset[UUID] = field(default_factory=frozenset)
 
     def get(self, service_id: UUID) -> DirectoryEntry | None:
-        """The service with this id, or None."""
+        """The service with this id (retired or not), or None."""
         return self.entries.get(service_id)
 
+    def takes_referrals(self, service_id: UUID) -> bool:
+        """Whether the service is listed and not retired."""
+        return service_id in self.entries and service_id not in self.retired
+
     def listed(self) -> list[DirectoryEntry]:
-        """Every service, by name."""
-        return sorted(self.entries.values(), key=lambda entry: (entry.name, str(entry.id)))
+        """Every service not retired, by name."""
+        active = (e for e in self.entries.values() if e.id not in self.retired)
+        return sorted(active, key=lambda entry: (entry.name, str(entry.id)))
 
     def oruk(self) -> dict[str, Any]:
         """The directory as an Open Referral UK page of services (one page holding all)."""
@@ -174,8 +155,6 @@ def parse_directory(text: str) -> Directory:
                 for fault in error.errors()
             )
             continue
-        if entry.min_age > entry.max_age:
-            faults.append(f"line {number}, min_age: above max_age")
         if entry.id in entries or entry.code in codes:
             faults.append(f"line {number}, id: the service {entry.code} is listed twice")
         entries[entry.id] = entry

@@ -18,6 +18,8 @@ __all__ = [
     "CANCELLATION",
     "DISCHARGE",
     "NEW_REFERRAL",
+    "RETIREMENT",
+    "SERVICE",
     "TRIAGE",
 ]
 
@@ -81,4 +83,25 @@ ADVICE_REUSE: Final = _complete(
         "family_agreed": True,
         "submitted_on": "2026-05-29",
     },
+)
+SERVICE: Final = _complete(
+    "A service of the directory, as its editors describe it",
+    {
+        "code": "sensory-clinic",
+        "name": "Sensory clinic",
+        "organisation_id": "6a0e5b2c-1d3f-4e8a-a9b7-2c4d6e8f0001",
+        "organisation": "Example Children's Health NHS Trust",
+        "description": "Assessment and advice for children with sensory processing needs.",
+        "min_age": 4,
+        "max_age": 16,
+        "referral_criteria": "Sensory needs affecting learning or daily life.",
+        "email": "sensory@example.org",
+        "phone": "01632 960009",
+        "url": "https://example.org/sensory",
+        "categories": ["occupational_therapy", "sensory"],
+    },
+)
+RETIREMENT: Final = _complete(
+    "Retired: merged into occupational therapy",
+    {"on": "2026-05-29", "reason": "Merged into the occupational therapy service."},
 )

@@ -7,12 +7,15 @@ make one. Only health staff see clinical narrative.
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Query, Response
+from pydantic_core import to_json
 
+from oneplan_kit import ValidationProblem
 from oneplan_kit.access import AgencyStaff, ChildReader, Practitioner
 from oneplan_kit.clock import TodayDep
 from oneplan_kit.commands import CommandDep, ReadDep
@@ -32,7 +35,7 @@ from oneplan_referrals.domain.commands import (
 from oneplan_referrals.domain.directory import Directory
 from oneplan_referrals.domain.errors import InvalidInput, NotFound
 from oneplan_referrals.domain.referral import Referral
-from oneplan_referrals.domain.waits import wait_of
+from oneplan_referrals.domain.waits import wait_on
 from oneplan_referrals.entrypoints import examples
 from oneplan_referrals.entrypoints.directory import DirectoryDep
 from oneplan_referrals.entrypoints.schemas import (
@@ -44,10 +47,11 @@ from oneplan_referrals.entrypoints.schemas import (
     NewReferral,
     ReferralDetail,
     ReferralOut,
-    ReferralsPage,
     Triage,
     TriageDecision,
     WaitingBand,
+    WaitingItem,
+    WaitingPage,
     WaitingReport,
     Withheld,
 )
@@ -57,8 +61,6 @@ from oneplan_referrals.service_layer.handlers import on_referral, receive_referr
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
-
-_BANDS = ((0, 5, "0-5"), (6, 11, "6-11"), (12, 17, "12-17"), (18, None, "18+"))
 
 
 def _out(referral: Referral, today: date, directory: Directory) -> ReferralOut:
@@ -100,14 +102,71 @@ async def make_referral(
     )
 
 
+_AFTER = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+
+
+def _keyset(after: str | None) -> tuple[date, UUID] | None:
+    if after is None:
+        return None
+    match = _AFTER.match(after)
+    try:
+        if match is None:
+            raise ValueError(after)
+        return date.fromisoformat(match[1]), UUID(match[2])
+    except ValueError:
+        raise ValidationProblem(
+            [
+                {
+                    "location": ["query", "after"],
+                    "message": "not a page position: use the `next` of the page before",
+                    "type": "value_error",
+                }
+            ],
+            detail="after: not a page position",
+        ) from None
+
+
+def _cursor(row: repository.WaitingRow) -> str:
+    return f"{row.received_on.isoformat()}_{row.referral_id}"
+
+
+def _waiting_item(row: repository.WaitingRow, today: date) -> dict[str, Any]:
+    """A waiting-list item as `WaitingItem` documents it, built from the row's columns: the
+    hot path of the worklist, so plain values, not models (`test_referrals` holds the JSON
+    to the model)."""
+    wait = wait_on(today, row.received_on, first_seen=None, booked=row.booked)
+    # str(): the driver's UUIDs are a subclass pydantic_core serialises the slow way.
+    return {
+        "referral_id": str(row.referral_id),
+        "child_id": str(row.child_id),
+        "service_id": str(row.service_id),
+        "service_name": row.service_name,
+        "referrer_agency": row.referrer_agency,
+        "urgency": row.urgency,
+        "status": row.status,
+        "received_on": row.received_on,
+        "wait": {
+            "received_on": wait.received_on,
+            "breach_on": wait.breach_on,
+            "first_seen_on": None,
+            "days": wait.days,
+            "weeks": wait.days // 7,
+            "status": wait.status.value,
+            "flagged": wait.flagged,
+            "next_appointment_on": wait.next_appointment_on,
+        },
+    }
+
+
 @router.get(
     "/referrals",
     summary="The waiting-list worklist",
-    response_model=ReferralsPage,
+    response_model=WaitingPage,
 )
 async def worklist(
     staff: AgencyStaff,
-    directory: DirectoryDep,
     uow: ReadDep,
     today: TodayDep,
     status: Annotated[
@@ -118,19 +177,29 @@ async def worklist(
         Literal["weeks_waiting"], Query(description="Longest waiting first.")
     ] = "weeks_waiting",
     service_id: Annotated[UUID | None, Query(description="One service only.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    after: Annotated[
+        str | None,
+        Query(
+            pattern=_AFTER.pattern,
+            description="The `next` of the page before (none: the first page).",
+        ),
+    ] = None,
 ) -> Response:
     """The waiting list: open referrals not yet seen, longest waiting first, each with its
-    wait and whether it is flagged (breached, or will breach 18 weeks). Health staff only."""
-    states = await repository.waiting_list(
-        uow.session, service_id=service_id, limit=limit, offset=offset
+    wait and whether it is flagged (breached, or will breach 18 weeks), paged by position
+    (`next`: stable while referrals join and leave the list). Health staff only."""
+    rows, total = await repository.waiting_list(
+        uow.session, service_id=service_id, limit=limit, after=_keyset(after)
     )
-    total = await repository.count_referrals(uow.session, waiting_only=True, service_id=service_id)
-    items = [_out(repository.referral_from_state(state), today, directory) for state in states]
-    # Serialised once here: the page is built from validated models already.
-    body = ReferralsPage(total=total, items=items).model_dump_json()
-    return Response(body, media_type="application/json")
+    if total is None:
+        total = await repository.count_waiting(uow.session, service_id=service_id)
+    page = {
+        "total": total,
+        "items": [_waiting_item(row, today) for row in rows],
+        "next": _cursor(rows[-1]) if len(rows) == limit else None,
+    }
+    return Response(to_json(page), media_type="application/json")
 
 
 @router.get(
@@ -140,36 +209,24 @@ async def worklist(
 )
 async def waiting_report(
     staff: AgencyStaff,
-    directory: DirectoryDep,
     uow: ReadDep,
     today: TodayDep,
     service_id: Annotated[UUID | None, Query(description="One service only.")] = None,
 ) -> WaitingReport:
     """Counts of open referrals in bands of completed weeks waiting (0-5, 6-11, 12-17, 18+),
     the open referrals flagged as breached or about to breach, and of the referrals first
-    seen, how many within 18 weeks."""
-    rows = await repository.all_referrals(uow.session, service_id=service_id)
-    referrals = [repository.referral_from_state(row.state) for row in rows]
-    waits = [(r, wait_of(r, today)) for r in referrals]
-    open_waits = [(r, w) for r, w in waits if r.status.open and w.first_seen_on is None]
-    counts = {label: 0 for _, _, label in _BANDS}
-    for _, wait in open_waits:
-        for low, high, label in _BANDS:
-            if wait.weeks >= low and (high is None or wait.weeks <= high):
-                counts[label] += 1
-    seen = [w for _, w in waits if w.first_seen_on is not None]
-    within = sum(1 for w in seen if w.status.value == "met")
-    report = WaitingReport(
+    seen, how many within 18 weeks. Counted by the database."""
+    figures, flagged = await repository.waiting_report(uow.session, today, service_id=service_id)
+    return WaitingReport(
         as_of=today,
         service_id=service_id,
-        open=len(open_waits),
-        bands=[WaitingBand(weeks=label, count=counts[label]) for _, _, label in _BANDS],
-        flagged=[_out(r, today, directory) for r, w in open_waits if w.flagged],
-        first_seen=len(seen),
-        first_seen_within_18_weeks=within,
-        percent_within_18_weeks=round(100 * within / len(seen), 1) if seen else None,
+        open=figures.waiting,
+        bands=[WaitingBand(weeks=label, count=count) for label, count in figures.bands],
+        flagged=[WaitingItem.model_validate(_waiting_item(row, today)) for row in flagged],
+        first_seen=figures.first_seen,
+        first_seen_within_18_weeks=figures.first_seen_within_18_weeks,
+        percent_within_18_weeks=figures.percent_within_18_weeks,
     )
-    return report
 
 
 @router.get(

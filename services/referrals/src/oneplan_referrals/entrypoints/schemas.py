@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from oneplan_events.types import AgencyName, BoundedDate, LongText, NotFutureDat
 from oneplan_referrals.adapters.tables import AdviceTaskRow, ClinicalNoteRow
 from oneplan_referrals.domain.advice import AdviceTask
 from oneplan_referrals.domain.directory import DirectoryEntry
+from oneplan_referrals.domain.listing import ListedService
 from oneplan_referrals.domain.referral import Appointment, Referral
 from oneplan_referrals.domain.waits import ClockStatus, Wait, wait_of
 from oneplan_referrals.events import (
@@ -20,10 +21,12 @@ from oneplan_referrals.events import (
     CancelledBy,
     Commissioner,
     DischargeOutcome,
+    ServiceDetails,
     Urgency,
 )
 
 __all__ = [
+    "AdviceContext",
     "AdviceReuse",
     "AdviceSubmission",
     "AdviceTaskDetail",
@@ -34,14 +37,20 @@ __all__ = [
     "Cancellation",
     "ChildReferralsOut",
     "ClinicalNoteOut",
+    "DirectoryServiceOut",
     "Discharge",
+    "EarlierAdvice",
     "NewReferral",
     "ReferralDetail",
     "ReferralOut",
-    "ReferralsPage",
+    "Retirement",
+    "ServiceIn",
+    "StoryOut",
     "Triage",
     "TriageDecision",
     "WaitOut",
+    "WaitingItem",
+    "WaitingPage",
     "WaitingReport",
     "Withheld",
 ]
@@ -223,11 +232,29 @@ class ReferralDetail(ReferralOut):
     notes: list[ClinicalNoteOut]
 
 
-class ReferralsPage(BaseModel):
+class WaitingItem(BaseModel):
+    """A referral on the waiting list: who, to which service, since when, and the wait
+    (the whole referral, appointments and notes, is `GET /v1/referrals/{id}`)."""
+
+    referral_id: UUID
+    child_id: UUID
+    service_id: UUID
+    service_name: str | None
+    referrer_agency: str
+    urgency: Urgency
+    status: str
+    received_on: date
+    wait: WaitOut
+
+
+class WaitingPage(BaseModel):
     """A page of the waiting-list worklist, longest waiting first."""
 
-    total: int
-    items: list[ReferralOut]
+    total: int = Field(description="Referrals on the waiting list (the service's, if asked).")
+    items: list[WaitingItem]
+    next: str | None = Field(
+        description="The `after` of the next page (None: this page is the last)."
+    )
 
 
 class Withheld(BaseModel):
@@ -258,7 +285,7 @@ class WaitingReport(BaseModel):
     service_id: UUID | None
     open: int
     bands: list[WaitingBand]
-    flagged: list[ReferralOut]
+    flagged: list[WaitingItem]
     first_seen: int = Field(description="Referrals whose first appointment was attended.")
     first_seen_within_18_weeks: int
     percent_within_18_weeks: float | None
@@ -321,6 +348,54 @@ class AdviceTasksOut(BaseModel):
     items: list[AdviceTaskOut]
 
 
+class EarlierAdvice(AdviceTaskOut):
+    """Health advice submitted earlier for the same child: this service's own record."""
+
+    author: Author | None
+    health_needs: str | None
+    health_provision: str | None
+    outcomes: list[str]
+    provision_agreed_by: Commissioner | None
+    reused_from: UUID | None
+
+    @classmethod
+    def of_task(cls, task: AdviceTask, today: date) -> EarlierAdvice:
+        """The view of an earlier task's advice."""
+        return cls(
+            **AdviceTaskOut.of(task, today).model_dump(),
+            author=task.author,
+            health_needs=task.health_needs,
+            health_provision=task.health_provision,
+            outcomes=list(task.outcomes),
+            provision_agreed_by=task.commissioner,
+            reused_from=task.reused_from,
+        )
+
+
+class StoryOut(BaseModel):
+    """The child's story as the children service last published it ("all about me": its
+    parts, each in the teller's words with who told it and when)."""
+
+    revision: int
+    story: dict[str, Any]
+
+
+class AdviceContext(BaseModel):
+    """What a clinician answering a request for health advice is shown: the child's story
+    where consent releases it to health (else `withheld` says why, with none of it), and
+    the existing health picture, this service's own: the child's referrals here with their
+    status, outcome and wait, and the child's earlier health advice."""
+
+    advice_request_id: UUID
+    child_id: UUID
+    story: StoryOut | None = Field(
+        description="None when withheld, or when the children service has published none."
+    )
+    withheld: list[Withheld]
+    referrals: list[ReferralOut]
+    earlier_advice: list[EarlierAdvice]
+
+
 class AdviceTaskDetail(AdviceTaskOut):
     """A task with what the clinician needs: the authority's question, the child's
     referrals here (the existing health picture) and earlier advice to offer for reuse."""
@@ -330,6 +405,23 @@ class AdviceTaskDetail(AdviceTaskOut):
     reusable: list[AdviceTaskOut]
 
 
-def entry_service_name(entry: DirectoryEntry | None) -> str | None:
-    """A directory entry's name, or None for a service no longer listed."""
-    return None if entry is None else entry.name
+class ServiceIn(ServiceDetails):
+    """A service of the directory as its editors describe it (its id is the directory's)."""
+
+
+class Retirement(_In):
+    """A service's retirement from the directory."""
+
+    on: NotFutureDate | None = Field(default=None, description="Default: today.")
+    reason: ShortText | None = None
+
+
+class DirectoryServiceOut(DirectoryEntry):
+    """A service of the directory, and whether (since when) it is retired."""
+
+    retired_on: date | None
+
+    @classmethod
+    def of(cls, listed: ListedService) -> DirectoryServiceOut:
+        """The view of a service of the directory."""
+        return cls(**listed.entry.model_dump(), retired_on=listed.retired_on)

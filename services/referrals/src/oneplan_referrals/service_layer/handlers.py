@@ -44,6 +44,8 @@ def _known_services(directory: Directory, field: str, service_ids: Iterable[UUID
     for service_id in service_ids:
         if directory.get(service_id) is None:
             raise InvalidInput(field, f"the directory has no service {service_id}")
+        if not directory.takes_referrals(service_id):
+            raise InvalidInput(field, f"the service {service_id} is retired from the directory")
 
 
 async def receive_referral(
