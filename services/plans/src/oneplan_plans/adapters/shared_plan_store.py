@@ -308,30 +308,40 @@ async def child_known(session: AsyncSession, child_id: UUID) -> tuple[bool, date
     return (row is not None, None if row is None else row.registered_at)
 
 
+def _line(
+    row: PlanItemRow | PlanItemVersionRow,
+    *,
+    recorded_at: datetime,
+    updated_at: datetime,
+    revision: int,
+) -> PlanLine:
+    return PlanLine(
+        item_id=row.item_id,
+        section=PlanSection(row.section),
+        service=row.service,
+        agency=row.agency,
+        data_class=row.data_class,
+        title=row.title,
+        content=row.content,
+        author=row.author,
+        recorded_at=recorded_at,
+        source_event_id=row.source_event,
+        revision=revision,
+        outcomes=tuple(row.outcomes),
+        author_role=row.author_role,
+        author_contact=row.author_contact,
+        effective_on=row.effective_on,
+        updated_at=updated_at,
+    )
+
+
 async def current_lines(session: AsyncSession, child_id: UUID) -> list[PlanLine]:
     """The child's lines as they stand (withdrawn ones left out)."""
     rows = await session.scalars(
         select(PlanItemRow).where(PlanItemRow.child_id == child_id, ~PlanItemRow.withdrawn)
     )
     return [
-        PlanLine(
-            item_id=row.item_id,
-            section=PlanSection(row.section),
-            service=row.service,
-            agency=row.agency,
-            data_class=row.data_class,
-            title=row.title,
-            content=row.content,
-            author=row.author,
-            recorded_at=row.submitted_at,
-            source_event_id=row.source_event,
-            revision=row.revision,
-            outcomes=tuple(row.outcomes),
-            author_role=row.author_role,
-            author_contact=row.author_contact,
-            effective_on=row.effective_on,
-            updated_at=row.updated_at,
-        )
+        _line(row, recorded_at=row.submitted_at, updated_at=row.updated_at, revision=row.revision)
         for row in rows
     ]
 
@@ -355,24 +365,7 @@ async def lines_as_of(session: AsyncSession, child_id: UUID, day: date) -> list[
         first = row.valid_from if known is None else known[2]
         latest[row.item_id] = (row, revision, first)
     return [
-        PlanLine(
-            item_id=row.item_id,
-            section=PlanSection(row.section),
-            service=row.service,
-            agency=row.agency,
-            data_class=row.data_class,
-            title=row.title,
-            content=row.content,
-            author=row.author,
-            recorded_at=first,
-            source_event_id=row.source_event,
-            revision=revision,
-            outcomes=tuple(row.outcomes),
-            author_role=row.author_role,
-            author_contact=row.author_contact,
-            effective_on=row.effective_on,
-            updated_at=row.valid_from,
-        )
+        _line(row, recorded_at=first, updated_at=row.valid_from, revision=revision)
         for row, revision, first in latest.values()
         if not row.withdrawn
     ]
