@@ -36,6 +36,7 @@ __all__ = [
     "child_known",
     "current_lines",
     "lead_professional",
+    "line_known",
     "lines_as_of",
     "prefetch_page",
     "put_lead_professional",
@@ -129,14 +130,23 @@ class LineWrite:
     revision: bool = False  # a revision or withdrawal of an earlier line, by its author only
 
 
+async def _line_row(session: AsyncSession, item_id: UUID) -> PlanItemRow | None:
+    """A line's row: from the page the rebuild prefetched, else the database."""
+    page = _page(session)
+    if page is not None and item_id in page.items:
+        return page.items[item_id]
+    return await session.get(PlanItemRow, item_id)
+
+
+async def line_known(session: AsyncSession, item_id: UUID) -> bool:
+    """Whether a line was ever written (withdrawn ones included)."""
+    return await _line_row(session, item_id) is not None
+
+
 async def put_line(session: AsyncSession, write: LineWrite, source: Provenance) -> None:
     """Apply one line's event: a new line, a new version, or its withdrawal. Stale writes
     (an older sequence of the same stream than the row holds) only add their version."""
-    page = _page(session)
-    if page is not None and write.item_id in page.items:
-        row = page.items[write.item_id]
-    else:
-        row = await session.get(PlanItemRow, write.item_id)
+    row = await _line_row(session, write.item_id)
     if row is not None:
         _refuse_unless_author(row, write, source)
     await _add_version(session, write, source)
@@ -150,7 +160,7 @@ async def put_line(session: AsyncSession, write: LineWrite, source: Provenance) 
     if row is None:
         new = _new_row(write, source)
         session.add(new)
-        if page is not None:
+        if (page := _page(session)) is not None:
             page.items[write.item_id] = new
         return
     row.section, row.data_class = write.section.value, write.data_class

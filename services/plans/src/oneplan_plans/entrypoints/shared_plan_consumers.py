@@ -113,12 +113,16 @@ _DAY_FIELDS: Final = (
 _ACTOR_FIELDS: Final = ("recorded_by", "decided_by", "requested_by_user", "issued_by", "named_by")
 
 
+def _service_of(delivery: Delivery) -> str:
+    """The publishing service: the second token of ``oneplan.<service>.<entity>.<verb>``."""
+    return delivery.envelope.type.split(".")[1]
+
+
 def _source(delivery: Delivery) -> Provenance:
     envelope = delivery.envelope
-    service = envelope.type.split(".")[1]
     return Provenance(
         event_id=envelope.id,
-        stream=delivery.stream or service.upper(),
+        stream=delivery.stream or _service_of(delivery).upper(),
         sequence=delivery.sequence or 0,
         at=envelope.time,
     )
@@ -142,7 +146,7 @@ async def when_contribution_submitted_or_revised_put_it_in_the_plan(
     event: Any, delivery: Delivery
 ) -> None:
     """A new line, or a new version of its author's line (never of a withdrawn one)."""
-    service = delivery.envelope.type.split(".")[1]
+    service = _service_of(delivery)
     _check_agency(service, event.agency)
     write = LineWrite(
         item_id=event.contribution_id,
@@ -168,7 +172,7 @@ async def when_contribution_withdrawn_take_it_out_of_the_plan(
     event: ContributionWithdrawn, delivery: Delivery
 ) -> None:
     """The line leaves the plan (its versions stay, for the plan as it stood)."""
-    service = delivery.envelope.type.split(".")[1]
+    service = _service_of(delivery)
     _check_agency(service, event.agency)
     write = LineWrite(
         item_id=event.contribution_id,
@@ -283,15 +287,9 @@ async def put_story(child_id: UUID, story: dict[str, Any], delivery: Delivery) -
     source = _source(delivery)
     for write in story_lines(child_id, story):
         # A part never told needs no withdrawal line.
-        if write.withdrawn and await _never_told(delivery, write.item_id):
+        if write.withdrawn and not await store.line_known(delivery.session, write.item_id):
             continue
         await store.put_line(delivery.session, write, source)
-
-
-async def _never_told(delivery: Delivery, item_id: UUID) -> bool:
-    from oneplan_plans.adapters.shared_plan_tables import PlanItemRow
-
-    return await delivery.session.get(PlanItemRow, item_id) is None
 
 
 # -- the journey, and the sections of issued plans, from the plans stream -------------------
@@ -301,7 +299,7 @@ plans_journey = Reactions()
 
 def _step(event: Event, delivery: Delivery, label: str | None = None) -> JourneyStep:
     envelope = delivery.envelope
-    service = envelope.type.split(".")[1]
+    service = _service_of(delivery)
     day = next(
         (
             getattr(event, name)

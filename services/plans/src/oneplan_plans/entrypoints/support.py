@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
+from oneplan_events.decider import Outcome
 from oneplan_events.types import BoundedDate
 from oneplan_kit.access import (
     PRACTITIONER,
@@ -37,6 +38,7 @@ from oneplan_kit.sharing import SharingDep
 from oneplan_plans.adapters import support_repository as repository
 from oneplan_plans.adapters.support_repository import EHC_OUTCOMES, SUPPORT_PLANS
 from oneplan_plans.config import PlansSettings
+from oneplan_plans.domain.ehc_outcomes import EhcOutcomes
 from oneplan_plans.domain.provision_checks import check_plan
 from oneplan_plans.domain.provision_matrix import parse_matrix_csv, parse_matrix_yaml
 from oneplan_plans.domain.support_commands import CloseSupportPlan, RecordDelivery
@@ -465,13 +467,7 @@ async def record_ehc_outcomes(
         caller.sub,
         version,
     )
-    assert outcome.state is not None
-    return await cmd.respond(
-        EhcOutcomesOut.of(outcome.state),
-        status_code=201,
-        version=outcome.version,
-        location=f"/v1/plans/{plan_id}/outcomes",
-    )
+    return await _respond_with_outcomes(cmd, plan_id, outcome)
 
 
 @router.post(
@@ -497,6 +493,13 @@ async def record_ehc_progress(
         caller.sub,
         version,
     )
+    return await _respond_with_outcomes(cmd, plan_id, outcome)
+
+
+async def _respond_with_outcomes(
+    cmd: CommandDep, plan_id: UUID, outcome: Outcome[EhcOutcomes | None]
+) -> Response:
+    """201 with the plan's section E outcomes after the command."""
     assert outcome.state is not None
     return await cmd.respond(
         EhcOutcomesOut.of(outcome.state),
