@@ -459,7 +459,7 @@ async def _shared_plan(
     url = f"{services.url('plans')}/v1/children/{child.child_id}/plan"
     family = await poll(
         lambda: client.get(url, headers=child.family()),
-        lambda r: r.status_code == 200 and bool(_lines(r.json(), "C")),
+        lambda r: r.status_code == 200 and bool(_lines(r.json(), "C") and _lines(r.json(), "B")),
         within=WAIT,
         what="health's contribution in the shared plan (oneplan.referrals.contribution.*)",
     )
